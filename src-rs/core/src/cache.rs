@@ -1,0 +1,430 @@
+//! The local storage: a hash table from key bytes to arena slots, an eviction policy, per-entry
+//! expiry and counters.
+//!
+//! The cache stores keys, not values. It hands out *slot numbers*; the caller keeps each value in
+//! its own array at that slot (for the Node binding: live JS values, never serialized). Whenever a
+//! slot stops holding an entry (evicted, expired, removed) it is appended to [`LocalCache::freed`],
+//! which the caller drains to release its copy of the value.
+//!
+//! Expired entries are never returned: a read checks the entry's exact deadline. Memory is reclaimed
+//! proactively by a hierarchical timer wheel advanced on every access that reads the clock.
+
+use std::fmt;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use crate::clock::{Clock, MonotonicClock};
+use crate::lru::Lru;
+use crate::stats::StorageCounters;
+use crate::timer_wheel::TimerWheel;
+use crate::tinylfu::WTinyLfu;
+
+/// Which eviction policy bounds the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    Lru,
+    /// W-TinyLFU with the admission window sized by hill climbing.
+    TinyLfu,
+    /// W-TinyLFU with a fixed 1% window (as in Caffeine's published simulator figures).
+    TinyLfuFixed,
+}
+
+impl PolicyKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "lru" => Some(PolicyKind::Lru),
+            "tlfu" => Some(PolicyKind::TinyLfu),
+            "tlfu-fixed" => Some(PolicyKind::TinyLfuFixed),
+            _ => None,
+        }
+    }
+}
+
+/// Largest capacity: slot numbers must fit in an `i32` for the binding, with room for sentinels.
+pub const MAX_CAPACITY: u32 = (1 << 30) - 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityError(pub u64);
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "local storage size must be an integer from 1 to {MAX_CAPACITY}, got {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for CapacityError {}
+
+#[derive(Debug, Clone)]
+enum Policy {
+    Lru(Lru),
+    TinyLfu(WTinyLfu),
+}
+
+pub struct LocalCache<C: Clock = MonotonicClock> {
+    table: HashTable<u32>,
+    keys: Vec<Box<[u8]>>,
+    hashes: Vec<u64>,
+    free_slots: Vec<u32>,
+    policy: Policy,
+    wheel: TimerWheel,
+    clock: C,
+    hasher: foldhash::fast::RandomState,
+    freed: Vec<u32>,
+    counters: StorageCounters,
+    capacity: u32,
+}
+
+impl LocalCache<MonotonicClock> {
+    pub fn new(kind: PolicyKind, capacity: u32) -> Result<Self, CapacityError> {
+        Self::with_clock(kind, capacity, MonotonicClock::default())
+    }
+}
+
+impl<C: Clock> LocalCache<C> {
+    pub fn with_clock(kind: PolicyKind, capacity: u32, clock: C) -> Result<Self, CapacityError> {
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(CapacityError(u64::from(capacity)));
+        }
+        // One spare slot: a new entry is linked before the policy picks what to evict.
+        let slots = capacity + 1;
+        let policy = match kind {
+            PolicyKind::Lru => Policy::Lru(Lru::new(capacity, slots)),
+            PolicyKind::TinyLfu => Policy::TinyLfu(WTinyLfu::new(capacity, slots, true)),
+            PolicyKind::TinyLfuFixed => Policy::TinyLfu(WTinyLfu::new(capacity, slots, false)),
+        };
+        let now = clock.now();
+        Ok(LocalCache {
+            table: HashTable::new(),
+            keys: Vec::new(),
+            hashes: Vec::new(),
+            free_slots: Vec::new(),
+            policy,
+            wheel: TimerWheel::new(slots, now),
+            clock,
+            hasher: foldhash::fast::RandomState::default(),
+            freed: Vec::new(),
+            counters: StorageCounters::default(),
+            capacity,
+        })
+    }
+
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// Live entries (expired entries not yet reclaimed included).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn counters(&self) -> StorageCounters {
+        self.counters
+    }
+
+    /// Slots released since the last call: the caller must drop its value for each.
+    pub fn freed(&mut self) -> std::vec::Drain<'_, u32> {
+        self.freed.drain(..)
+    }
+
+    /// Number of freed slots waiting to be drained.
+    pub fn freed_len(&self) -> usize {
+        self.freed.len()
+    }
+
+    /// The slot holding `key`, if present and not expired. Counts a hit or a miss.
+    #[inline]
+    pub fn get(&mut self, key: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        let found = self
+            .find(hash, key)
+            .filter(|&slot| !self.expire_if_due(slot));
+        match &mut self.policy {
+            Policy::Lru(lru) => {
+                if let Some(slot) = found {
+                    lru.on_hit(slot);
+                }
+            }
+            Policy::TinyLfu(tlfu) => {
+                tlfu.record_access(hash, found.is_some());
+                if let Some(slot) = found {
+                    tlfu.on_hit(slot);
+                }
+            }
+        }
+        if found.is_some() {
+            self.counters.hits += 1;
+        } else {
+            self.counters.misses += 1;
+        }
+        found
+    }
+
+    /// True if `key` is present and not expired; changes no order, frequency or counter.
+    pub fn contains(&mut self, key: &[u8]) -> bool {
+        let hash = self.hasher.hash_one(key);
+        self.find(hash, key)
+            .is_some_and(|slot| !self.expire_if_due(slot))
+    }
+
+    /// Stores `key` (for `ttl` nanoseconds, or until evicted) and returns its slot. A new key may
+    /// push another entry out; its slot then appears in [`Self::freed`].
+    pub fn insert(&mut self, key: &[u8], ttl: Option<u64>) -> u32 {
+        let now = (ttl.is_some() || !self.wheel.is_empty()).then(|| self.clock.now());
+        if let Some(now) = now {
+            self.advance(now);
+        }
+        let hash = self.hasher.hash_one(key);
+        if let Some(slot) = self.find(hash, key) {
+            self.schedule(slot, now, ttl);
+            match &mut self.policy {
+                Policy::Lru(lru) => lru.on_hit(slot),
+                Policy::TinyLfu(tlfu) => tlfu.on_hit(slot),
+            }
+            self.counters.updates += 1;
+            return slot;
+        }
+        let slot = self.allocate(key, hash);
+        self.schedule(slot, now, ttl);
+        let victim = match &mut self.policy {
+            Policy::Lru(lru) => lru.on_insert(slot),
+            Policy::TinyLfu(tlfu) => tlfu.on_insert(slot, &self.hashes),
+        };
+        self.counters.inserts += 1;
+        if let Some(victim) = victim {
+            self.release(victim);
+            self.counters.evictions += 1;
+        }
+        slot
+    }
+
+    /// Removes `key`; returns its slot (also reported in [`Self::freed`]) if it was present.
+    pub fn remove(&mut self, key: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        let slot = self.find(hash, key)?;
+        self.release(slot);
+        self.counters.removals += 1;
+        Some(slot)
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        let slots: Vec<u32> = self.table.iter().copied().collect();
+        for slot in slots {
+            self.release(slot);
+            self.counters.removals += 1;
+        }
+    }
+
+    /// Reclaims every entry whose deadline has passed (at the timer wheel's granularity).
+    pub fn purge_expired(&mut self) {
+        if !self.wheel.is_empty() {
+            let now = self.clock.now();
+            self.advance(now);
+        }
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        self.table
+            .find(hash, |&slot| *self.keys[slot as usize] == *key)
+            .copied()
+    }
+
+    /// Checks a found entry's exact deadline; an expired entry is released and reads as absent.
+    #[inline]
+    fn expire_if_due(&mut self, slot: u32) -> bool {
+        if self.wheel.is_empty() {
+            return false;
+        }
+        let Some(deadline) = self.wheel.expire_at(slot) else {
+            return false;
+        };
+        let now = self.clock.now();
+        let expired = deadline <= now;
+        if expired {
+            self.release(slot);
+            self.counters.expirations += 1;
+        }
+        self.advance(now);
+        expired
+    }
+
+    fn advance(&mut self, now: u64) {
+        let mut due = Vec::new();
+        self.wheel.advance(now, |slot| due.push(slot));
+        for slot in due {
+            self.release(slot);
+            self.counters.expirations += 1;
+        }
+    }
+
+    fn schedule(&mut self, slot: u32, now: Option<u64>, ttl: Option<u64>) {
+        match (now, ttl) {
+            (Some(now), Some(ttl)) => self.wheel.schedule(slot, now.saturating_add(ttl)),
+            _ => self.wheel.deschedule(slot),
+        }
+    }
+
+    fn allocate(&mut self, key: &[u8], hash: u64) -> u32 {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.keys[slot as usize] = key.into();
+                self.hashes[slot as usize] = hash;
+                slot
+            }
+            None => {
+                self.keys.push(key.into());
+                self.hashes.push(hash);
+                (self.keys.len() - 1) as u32
+            }
+        };
+        let hashes = &self.hashes;
+        self.table
+            .insert_unique(hash, slot, |&s| hashes[s as usize]);
+        slot
+    }
+
+    /// Unlinks a present entry from every structure and reports its slot as freed.
+    fn release(&mut self, slot: u32) {
+        let hash = self.hashes[slot as usize];
+        if let Ok(entry) = self.table.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+        match &mut self.policy {
+            Policy::Lru(lru) => lru.on_remove(slot),
+            Policy::TinyLfu(tlfu) => tlfu.on_remove(slot),
+        }
+        self.wheel.deschedule(slot);
+        self.keys[slot as usize] = Box::default();
+        self.free_slots.push(slot);
+        self.freed.push(slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    const MS: u64 = 1_000_000;
+
+    fn cache(kind: PolicyKind, capacity: u32) -> (LocalCache<ManualClock>, ManualClock) {
+        let clock = ManualClock::default();
+        (
+            LocalCache::with_clock(kind, capacity, clock.clone()).unwrap(),
+            clock,
+        )
+    }
+
+    #[test]
+    fn zero_or_huge_capacity_is_rejected() {
+        assert!(LocalCache::new(PolicyKind::Lru, 0).is_err());
+        assert!(LocalCache::new(PolicyKind::Lru, MAX_CAPACITY + 1).is_err());
+    }
+
+    #[test]
+    fn get_after_insert_returns_the_same_slot_and_counts_hits_and_misses() {
+        for kind in [PolicyKind::Lru, PolicyKind::TinyLfu] {
+            let (mut c, _) = cache(kind, 10);
+            assert_eq!(c.get(b"a"), None);
+            let slot = c.insert(b"a", None);
+            assert_eq!(c.get(b"a"), Some(slot));
+            let counters = c.counters();
+            assert_eq!(
+                (counters.hits, counters.misses, counters.inserts),
+                (1, 1, 1)
+            );
+        }
+    }
+
+    #[test]
+    fn updating_a_key_keeps_its_slot() {
+        let (mut c, _) = cache(PolicyKind::TinyLfu, 10);
+        let slot = c.insert(b"a", None);
+        assert_eq!(c.insert(b"a", None), slot);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.counters().updates, 1);
+    }
+
+    #[test]
+    fn lru_evicts_the_least_recently_used_and_reports_its_slot() {
+        let (mut c, _) = cache(PolicyKind::Lru, 2);
+        let a = c.insert(b"a", None);
+        c.insert(b"b", None);
+        c.get(b"a");
+        c.insert(b"c", None);
+        assert_eq!(c.get(b"b"), None);
+        assert_eq!(c.get(b"a"), Some(a));
+        let freed: Vec<u32> = c.freed().collect();
+        assert_eq!(freed.len(), 1);
+        assert_eq!(c.counters().evictions, 1);
+    }
+
+    #[test]
+    fn size_bound_is_never_exceeded() {
+        let (mut c, _) = cache(PolicyKind::TinyLfu, 50);
+        for i in 0..10_000u32 {
+            let key = (i % 300).to_le_bytes();
+            if c.get(&key).is_none() {
+                c.insert(&key, None);
+            }
+            assert!(c.len() <= 50);
+        }
+    }
+
+    #[test]
+    fn entry_expires_at_its_deadline_and_its_slot_is_freed() {
+        let (mut c, clock) = cache(PolicyKind::TinyLfu, 10);
+        let slot = c.insert(b"a", Some(100 * MS));
+        clock.advance(99 * MS);
+        assert_eq!(c.get(b"a"), Some(slot));
+        clock.advance(MS);
+        assert_eq!(c.get(b"a"), None);
+        assert_eq!(c.freed().collect::<Vec<_>>(), vec![slot]);
+        assert_eq!(c.counters().expirations, 1);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn expired_entries_are_reclaimed_without_being_read() {
+        let (mut c, clock) = cache(PolicyKind::Lru, 100);
+        for i in 0..50u32 {
+            c.insert(&i.to_le_bytes(), Some(10 * MS));
+        }
+        c.insert(b"forever", None);
+        clock.advance(100 * MS);
+        c.insert(b"other", None);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.freed_len(), 50);
+    }
+
+    #[test]
+    fn overwriting_without_ttl_clears_the_deadline() {
+        let (mut c, clock) = cache(PolicyKind::Lru, 10);
+        c.insert(b"a", Some(10 * MS));
+        c.insert(b"a", None);
+        clock.advance(1000 * MS);
+        assert!(c.get(b"a").is_some());
+    }
+
+    #[test]
+    fn remove_and_clear_free_their_slots() {
+        let (mut c, _) = cache(PolicyKind::TinyLfu, 10);
+        let a = c.insert(b"a", None);
+        c.insert(b"b", None);
+        assert_eq!(c.remove(b"a"), Some(a));
+        assert_eq!(c.remove(b"a"), None);
+        c.clear();
+        assert!(c.is_empty());
+        assert_eq!(c.freed().count(), 2);
+    }
+}
