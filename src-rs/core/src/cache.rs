@@ -15,6 +15,8 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 
 use crate::clock::{Clock, MonotonicClock};
+use crate::key::StoredKey;
+use crate::list::NIL;
 use crate::lru::Lru;
 use crate::stats::StorageCounters;
 use crate::timer_wheel::TimerWheel;
@@ -65,9 +67,18 @@ enum Policy {
     TinyLfu(WTinyLfu),
 }
 
+/// A hash-table bucket: the key itself (so a lookup touches one bucket, not bucket then entry) and
+/// the slot the policy and the caller know the entry by.
+struct Bucket {
+    slot: u32,
+    key: StoredKey,
+}
+
 pub struct LocalCache<C: Clock = MonotonicClock> {
-    table: HashTable<u32>,
-    keys: Vec<Box<[u8]>>,
+    table: HashTable<Bucket>,
+    /// Whether each slot holds an entry.
+    occupied: Vec<bool>,
+    /// Hash per slot, kept apart from the keys because the policy reads hashes of many slots.
     hashes: Vec<u64>,
     free_slots: Vec<u32>,
     policy: Policy,
@@ -75,8 +86,21 @@ pub struct LocalCache<C: Clock = MonotonicClock> {
     clock: C,
     hasher: foldhash::fast::RandomState,
     freed: Vec<u32>,
+    reads: Vec<Read>,
     counters: StorageCounters,
     capacity: u32,
+}
+
+/// Reads are applied to the policy in batches (as Caffeine's read buffer does): a hit then costs a
+/// lookup and an append, and the policy's scattered memory updates for a batch run back to back,
+/// where the CPU overlaps their cache misses.
+const READ_BUFFER: usize = 32;
+
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    hash: u64,
+    /// `NIL` for a miss.
+    slot: u32,
 }
 
 impl LocalCache<MonotonicClock> {
@@ -100,7 +124,7 @@ impl<C: Clock> LocalCache<C> {
         let now = clock.now();
         Ok(LocalCache {
             table: HashTable::new(),
-            keys: Vec::new(),
+            occupied: Vec::new(),
             hashes: Vec::new(),
             free_slots: Vec::new(),
             policy,
@@ -108,6 +132,7 @@ impl<C: Clock> LocalCache<C> {
             clock,
             hasher: foldhash::fast::RandomState::default(),
             freed: Vec::new(),
+            reads: Vec::with_capacity(READ_BUFFER),
             counters: StorageCounters::default(),
             capacity,
         })
@@ -135,6 +160,12 @@ impl<C: Clock> LocalCache<C> {
         self.freed.drain(..)
     }
 
+    /// True if `slot` holds an entry now. A slot freed and reused within one batch of operations
+    /// shows up in [`Self::freed`] although it is live again; callers filter with this.
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.occupied.get(slot as usize).copied().unwrap_or(false)
+    }
+
     /// Number of freed slots waiting to be drained.
     pub fn freed_len(&self) -> usize {
         self.freed.len()
@@ -147,25 +178,42 @@ impl<C: Clock> LocalCache<C> {
         let found = self
             .find(hash, key)
             .filter(|&slot| !self.expire_if_due(slot));
-        match &mut self.policy {
-            Policy::Lru(lru) => {
-                if let Some(slot) = found {
-                    lru.on_hit(slot);
-                }
-            }
-            Policy::TinyLfu(tlfu) => {
-                tlfu.record_access(hash, found.is_some());
-                if let Some(slot) = found {
-                    tlfu.on_hit(slot);
-                }
-            }
-        }
         if found.is_some() {
             self.counters.hits += 1;
         } else {
             self.counters.misses += 1;
         }
+        self.reads.push(Read {
+            hash,
+            slot: found.unwrap_or(NIL),
+        });
+        if self.reads.len() == READ_BUFFER {
+            self.apply_reads();
+        }
         found
+    }
+
+    /// Replays buffered reads into the policy, in order. Called before anything that links,
+    /// unlinks or evicts, so eviction decisions see exactly the unbuffered history (the hit ratio is
+    /// the same as without the buffer).
+    fn apply_reads(&mut self) {
+        match &mut self.policy {
+            Policy::Lru(lru) => {
+                for read in self.reads.drain(..) {
+                    if read.slot != NIL {
+                        lru.on_hit(read.slot);
+                    }
+                }
+            }
+            Policy::TinyLfu(tlfu) => {
+                for read in self.reads.drain(..) {
+                    tlfu.record_access(read.hash, read.slot != NIL);
+                    if read.slot != NIL {
+                        tlfu.on_hit(read.slot);
+                    }
+                }
+            }
+        }
     }
 
     /// True if `key` is present and not expired; changes no order, frequency or counter.
@@ -178,6 +226,7 @@ impl<C: Clock> LocalCache<C> {
     /// Stores `key` (for `ttl` nanoseconds, or until evicted) and returns its slot. A new key may
     /// push another entry out; its slot then appears in [`Self::freed`].
     pub fn insert(&mut self, key: &[u8], ttl: Option<u64>) -> u32 {
+        self.apply_reads();
         let now = (ttl.is_some() || !self.wheel.is_empty()).then(|| self.clock.now());
         if let Some(now) = now {
             self.advance(now);
@@ -217,7 +266,7 @@ impl<C: Clock> LocalCache<C> {
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        let slots: Vec<u32> = self.table.iter().copied().collect();
+        let slots: Vec<u32> = self.table.iter().map(|b| b.slot).collect();
         for slot in slots {
             self.release(slot);
             self.counters.removals += 1;
@@ -235,8 +284,8 @@ impl<C: Clock> LocalCache<C> {
     #[inline]
     fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         self.table
-            .find(hash, |&slot| *self.keys[slot as usize] == *key)
-            .copied()
+            .find(hash, |bucket| bucket.key.bytes() == key)
+            .map(|bucket| bucket.slot)
     }
 
     /// Checks a found entry's exact deadline; an expired entry is released and reads as absent.
@@ -277,26 +326,32 @@ impl<C: Clock> LocalCache<C> {
     fn allocate(&mut self, key: &[u8], hash: u64) -> u32 {
         let slot = match self.free_slots.pop() {
             Some(slot) => {
-                self.keys[slot as usize] = key.into();
+                self.occupied[slot as usize] = true;
                 self.hashes[slot as usize] = hash;
                 slot
             }
             None => {
-                self.keys.push(key.into());
+                self.occupied.push(true);
                 self.hashes.push(hash);
-                (self.keys.len() - 1) as u32
+                (self.hashes.len() - 1) as u32
             }
         };
         let hashes = &self.hashes;
+        let bucket = Bucket {
+            slot,
+            key: StoredKey::new(key),
+        };
         self.table
-            .insert_unique(hash, slot, |&s| hashes[s as usize]);
+            .insert_unique(hash, bucket, |b| hashes[b.slot as usize]);
         slot
     }
 
     /// Unlinks a present entry from every structure and reports its slot as freed.
     fn release(&mut self, slot: u32) {
+        // Buffered reads may name this slot: apply them while it still holds its entry.
+        self.apply_reads();
         let hash = self.hashes[slot as usize];
-        if let Ok(entry) = self.table.find_entry(hash, |&s| s == slot) {
+        if let Ok(entry) = self.table.find_entry(hash, |b| b.slot == slot) {
             entry.remove();
         }
         match &mut self.policy {
@@ -304,7 +359,7 @@ impl<C: Clock> LocalCache<C> {
             Policy::TinyLfu(tlfu) => tlfu.on_remove(slot),
         }
         self.wheel.deschedule(slot);
-        self.keys[slot as usize] = Box::default();
+        self.occupied[slot as usize] = false;
         self.free_slots.push(slot);
         self.freed.push(slot);
     }

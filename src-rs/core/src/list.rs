@@ -6,26 +6,25 @@
 //! `unsafe`, and half the memory of 64-bit pointers (the moka / quick_cache approach).
 
 pub const NIL: u32 = u32::MAX;
+const PREV: usize = 0;
+const NEXT: usize = 1;
 
 #[derive(Debug, Clone)]
 pub struct Lists {
-    prev: Vec<u32>,
-    next: Vec<u32>,
+    /// `[prev, next]` per index: both links of a slot share a cache line.
+    links: Vec<[u32; 2]>,
     slots: u32,
 }
 
 impl Lists {
     /// Links for `slots` entries and `lists` empty lists (ids `0..lists`).
     pub fn new(slots: u32, lists: u32) -> Self {
-        let total = (slots + lists) as usize;
-        let mut prev = vec![NIL; total];
-        let mut next = vec![NIL; total];
+        let mut links = vec![[NIL, NIL]; (slots + lists) as usize];
         for list in 0..lists {
             let sentinel = slots + list;
-            prev[sentinel as usize] = sentinel;
-            next[sentinel as usize] = sentinel;
+            links[sentinel as usize] = [sentinel, sentinel];
         }
-        Lists { prev, next, slots }
+        Lists { links, slots }
     }
 
     #[inline]
@@ -36,7 +35,7 @@ impl Lists {
     /// The least recently appended slot of `list`.
     #[inline]
     pub fn front(&self, list: u8) -> Option<u32> {
-        let first = self.next[self.sentinel(list) as usize];
+        let first = self.links[self.sentinel(list) as usize][NEXT];
         (first < self.slots).then_some(first)
     }
 
@@ -44,21 +43,19 @@ impl Lists {
     #[inline]
     pub fn push_back(&mut self, list: u8, slot: u32) {
         let sentinel = self.sentinel(list);
-        let last = self.prev[sentinel as usize];
-        self.next[last as usize] = slot;
-        self.prev[slot as usize] = last;
-        self.next[slot as usize] = sentinel;
-        self.prev[sentinel as usize] = slot;
+        let last = self.links[sentinel as usize][PREV];
+        self.links[last as usize][NEXT] = slot;
+        self.links[slot as usize] = [last, sentinel];
+        self.links[sentinel as usize][PREV] = slot;
     }
 
     /// Removes `slot` from whatever list it is in.
     #[inline]
     pub fn unlink(&mut self, slot: u32) {
-        let (p, n) = (self.prev[slot as usize], self.next[slot as usize]);
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-        self.prev[slot as usize] = NIL;
-        self.next[slot as usize] = NIL;
+        let [p, n] = self.links[slot as usize];
+        self.links[p as usize][NEXT] = n;
+        self.links[n as usize][PREV] = p;
+        self.links[slot as usize] = [NIL, NIL];
     }
 
     /// Moves a linked `slot` to the back of `list` (same or another list).
@@ -71,11 +68,11 @@ impl Lists {
     /// Slots of `list` from front to back.
     pub fn iter(&self, list: u8) -> impl Iterator<Item = u32> + '_ {
         let sentinel = self.sentinel(list);
-        let mut at = self.next[sentinel as usize];
+        let mut at = self.links[sentinel as usize][NEXT];
         std::iter::from_fn(move || {
             (at != sentinel).then(|| {
                 let slot = at;
-                at = self.next[at as usize];
+                at = self.links[at as usize][NEXT];
                 slot
             })
         })
