@@ -6,10 +6,15 @@ use napi::sys;
 
 use crate::raw::{self, KeyReader};
 
-unsafe extern "C" fn read_key(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn read_key(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     let call = raw::call_info::<1>(env, info);
     let mut reader = KeyReader::new();
-    let len = reader.read(env, call.args[0]).map_or(-1, |key| key.len() as i32);
+    let len = reader
+        .read(env, call.args[0])
+        .map_or(-1, |key| key.len() as i32);
     raw::int32(env, len)
 }
 

@@ -159,7 +159,10 @@ unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -
 }
 
 /// `getMany(keys)`: one crossing for many keys; an `Int32Array` of slots (−1 for a miss).
-unsafe extern "C" fn get_many(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn get_many(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     let call = raw::call_info::<1>(env, info);
     let storage = storage(call.data);
     let mut cache = storage.cache.borrow_mut();
@@ -175,7 +178,10 @@ unsafe extern "C" fn get_many(env: sys::napi_env, info: sys::napi_callback_info)
 }
 
 /// `setMany(keys, ttlMs)`: an `Int32Array` of the keys' slots followed by the slots freed.
-unsafe extern "C" fn set_many(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn set_many(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     let call = raw::call_info::<2>(env, info);
     let storage = storage(call.data);
     let Ok(ttl) = read_ttl(env, call.args[1]) else {
@@ -200,7 +206,10 @@ unsafe extern "C" fn set_many(env: sys::napi_env, info: sys::napi_callback_info)
 }
 
 /// `removeMany(keys)`: the number of keys that were present.
-unsafe extern "C" fn remove_many(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn remove_many(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     let call = raw::call_info::<1>(env, info);
     let storage = storage(call.data);
     let mut cache = storage.cache.borrow_mut();
@@ -224,7 +233,10 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
     raw::undefined(env)
 }
 
-unsafe extern "C" fn purge_expired(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn purge_expired(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     let call = raw::call_info::<0>(env, info);
     let storage = storage(call.data);
     let mut cache = storage.cache.borrow_mut();
@@ -233,7 +245,10 @@ unsafe extern "C" fn purge_expired(env: sys::napi_env, info: sys::napi_callback_
     raw::undefined(env)
 }
 
-unsafe extern "C" fn entry_count(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn entry_count(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     let call = raw::call_info::<0>(env, info);
     raw::double(env, storage(call.data).cache.borrow().len() as f64)
 }

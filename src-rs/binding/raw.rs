@@ -78,7 +78,10 @@ impl KeyReader {
         }
         if len < STACK_KEY_BYTES - 1 {
             // SAFETY: N-API wrote `len` bytes (plus a NUL) at the start of the buffer.
-            return Some(std::slice::from_raw_parts(self.stack.as_ptr().cast::<u8>(), len));
+            return Some(std::slice::from_raw_parts(
+                self.stack.as_ptr().cast::<u8>(),
+                len,
+            ));
         }
         // The key filled the buffer: it may have been cut. Ask for its length and read it whole.
         sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len);
@@ -108,7 +111,11 @@ pub unsafe fn throw_type_error(env: sys::napi_env, code: &CStr, message: &CStr) 
 ///
 /// # Safety
 /// `env` must be the current environment.
-pub unsafe fn throw_range_error(env: sys::napi_env, code: &CStr, message: &CStr) -> sys::napi_value {
+pub unsafe fn throw_range_error(
+    env: sys::napi_env,
+    code: &CStr,
+    message: &CStr,
+) -> sys::napi_value {
     sys::napi_throw_range_error(env, code.as_ptr(), message.as_ptr());
     ptr::null_mut()
 }

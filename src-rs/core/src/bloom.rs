@@ -48,7 +48,7 @@ pub struct BloomFilter {
 
 impl BloomFilter {
     pub fn new(capacity: f64, false_positive_rate: f64) -> Result<Self, BloomError> {
-        if !(capacity >= 1.0 && capacity <= 4_294_967_296.0 && capacity.fract() == 0.0) {
+        if !((1.0..=4_294_967_296.0).contains(&capacity) && capacity.fract() == 0.0) {
             return Err(BloomError::Capacity(capacity));
         }
         let p = false_positive_rate;
@@ -120,7 +120,7 @@ impl BloomFilter {
     }
 
     fn bit_indices(&self, hash: u64) -> impl Iterator<Item = u64> {
-        let step = (hash >> 32 | hash << 32) | 1;
+        let step = hash.rotate_left(32) | 1;
         let mask = self.bit_mask;
         (0..u64::from(self.hashes)).map(move |i| hash.wrapping_add(i.wrapping_mul(step)) & mask)
     }

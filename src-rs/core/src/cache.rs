@@ -12,6 +12,8 @@
 use std::fmt;
 use std::hash::BuildHasher;
 
+use foldhash::fast::SeedableRandomState;
+use foldhash::SharedSeed;
 use hashbrown::HashTable;
 
 use crate::clock::{Clock, MonotonicClock};
@@ -84,7 +86,7 @@ pub struct LocalCache<C: Clock = MonotonicClock> {
     policy: Policy,
     wheel: TimerWheel,
     clock: C,
-    hasher: foldhash::fast::RandomState,
+    hasher: SeedableRandomState,
     freed: Vec<u32>,
     reads: Vec<Read>,
     counters: StorageCounters,
@@ -110,7 +112,28 @@ impl LocalCache<MonotonicClock> {
 }
 
 impl<C: Clock> LocalCache<C> {
+    /// A cache whose key hashing is seeded at random (so collisions cannot be planned).
     pub fn with_clock(kind: PolicyKind, capacity: u32, clock: C) -> Result<Self, CapacityError> {
+        Self::build(kind, capacity, clock, SeedableRandomState::random())
+    }
+
+    /// A cache with a fixed hash seed: the same requests give the same evictions. For replays.
+    pub fn with_seed(
+        kind: PolicyKind,
+        capacity: u32,
+        clock: C,
+        seed: u64,
+    ) -> Result<Self, CapacityError> {
+        let hasher = SeedableRandomState::with_seed(seed, SharedSeed::global_fixed());
+        Self::build(kind, capacity, clock, hasher)
+    }
+
+    fn build(
+        kind: PolicyKind,
+        capacity: u32,
+        clock: C,
+        hasher: SeedableRandomState,
+    ) -> Result<Self, CapacityError> {
         if capacity == 0 || capacity > MAX_CAPACITY {
             return Err(CapacityError(u64::from(capacity)));
         }
@@ -130,7 +153,7 @@ impl<C: Clock> LocalCache<C> {
             policy,
             wheel: TimerWheel::new(slots, now),
             clock,
-            hasher: foldhash::fast::RandomState::default(),
+            hasher,
             freed: Vec::new(),
             reads: Vec::with_capacity(READ_BUFFER),
             counters: StorageCounters::default(),

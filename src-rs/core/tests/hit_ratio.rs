@@ -20,8 +20,8 @@ use flate2::read::GzDecoder;
 /// LRU is deterministic: the replay must reproduce Caffeine's figures to the printed precision.
 const LRU_TOLERANCE: f64 = 0.01;
 /// W-TinyLFU may differ from Caffeine's in sketch hashing and tie-breaks, not by more than this.
-/// (Each `LocalCache` seeds its key hash at random, so W-TinyLFU figures vary from run to run; on
-/// Glimpse the spread across seeds is about ±1 point at some sizes.)
+/// (`hit_ratio` averages short traces over several fixed hash seeds, so the figures are
+/// deterministic; a single seed on Glimpse can land about a point either side of the mean.)
 const TINYLFU_TOLERANCE: f64 = 0.5;
 
 /// OLTP is long (914k requests); in debug builds a subset of sizes keeps the test fast.
@@ -222,7 +222,8 @@ fn optimal_is_at_least_every_policy() {
         "a policy beats Bélády's optimal",
         |_, row| {
             let best = row.tlfu.max(row.fixed).max(row.lru);
-            if row.optimal >= best {
+            // The tolerance only absorbs float rounding in the mean of several replays.
+            if row.optimal >= best - 1e-9 {
                 Ok(())
             } else {
                 Err(format!("optimal {:.2} < {best:.2}", row.optimal))

@@ -1,0 +1,35 @@
+// Every error cacheme throws is a CachemeError with a stable `code`, so callers can branch on the
+// kind of failure without parsing messages.
+
+export type CachemeErrorCode =
+  | 'CACHEME_INVALID_ARGUMENT'
+  | 'CACHEME_INVALID_KEY'
+  | 'CACHEME_INVALID_TTL'
+  | 'CACHEME_INVALID_NODE'
+  | 'CACHEME_UNKNOWN_STORAGE'
+  | 'CACHEME_INVALID_STORAGE_URL'
+  | 'CACHEME_SERIALIZATION'
+  | 'CACHEME_STORAGE'
+  | 'CACHEME_CLOSED'
+
+export class CachemeError extends Error {
+  readonly code: CachemeErrorCode
+
+  constructor(code: CachemeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** A value given to cacheme is not acceptable (bad size, TTL, key, option…). */
+export class InvalidArgumentError extends CachemeError {}
+
+/** A node class or its `meta` is malformed. */
+export class NodeDefinitionError extends CachemeError {}
+
+/** A storage could not be configured, reached or used. */
+export class StorageError extends CachemeError {}
+
+/** A value could not be encoded, or stored bytes could not be decoded. */
+export class SerializationError extends CachemeError {}

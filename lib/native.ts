@@ -1,0 +1,74 @@
+// The native addon, typed by hand: the generated loader (native/binding.js) finds the platform
+// binary; this module states the surface the rest of the package relies on.
+
+/** The Rust local storage, as returned by `createLocalStorage`. See src-rs/binding/local.rs. */
+export interface NativeLocalStorage {
+  /** Slot of the key, or -1. With a metrics id, a hit is also counted for that node class. */
+  get(key: string, metricsId?: number): number
+  has(key: string): boolean
+  /** Slot the value must be written to. `ttlMs` undefined or null: no expiry. */
+  set(key: string, ttlMs?: number | null): number
+  remove(key: string): boolean
+  /** Slots (-1 for a miss), one per key. */
+  getMany(keys: readonly string[]): Int32Array
+  /** Slots, one per key, followed by the slots the batch freed. */
+  setMany(keys: readonly string[], ttlMs?: number | null): Int32Array
+  removeMany(keys: readonly string[]): number
+  clear(): void
+  purgeExpired(): void
+  size(): number
+  stats(): LocalStorageStats
+  /** `[n, slot1 … slotn]`: slots freed by the last call, shared memory owned by Rust. */
+  readonly freed: Int32Array
+}
+
+export interface LocalStorageStats {
+  hits: number
+  misses: number
+  inserts: number
+  updates: number
+  evictions: number
+  expirations: number
+  removals: number
+  size: number
+  capacity: number
+}
+
+export interface NativeMetrics {
+  requestCount: number
+  hitCount: number
+  hitRate: number
+  missCount: number
+  missRate: number
+  loadSuccessCount: number
+  loadFailureCount: number
+  loadFailureRate: number
+  loadCount: number
+  totalLoadTime: number
+  averageLoadTime: number
+}
+
+export interface NativeBloomFilter {
+  contains(key: string): boolean
+  insert(key: string): boolean
+  clear(): void
+  readonly size: number
+  readonly capacity: number
+  readonly bits: number
+  readonly hashCount: number
+}
+
+export interface NativeBinding {
+  createLocalStorage(policy: string, size: number): NativeLocalStorage
+  createBenchmarkFloor(): { readKey(key: string): number }
+  createMetrics(): number
+  metricsRecordHits(id: number, n: number): void
+  metricsRecordMisses(id: number, n: number): void
+  metricsRecordLoad(id: number, ok: boolean, elapsedNs: number): void
+  metricsReset(id: number): void
+  metricsSnapshot(id: number): NativeMetrics
+  BloomFilter: new (capacity: number, falsePositiveRate: number) => NativeBloomFilter
+}
+
+// The compiled file lives in dist/lib; the loader in native/.
+export const native: NativeBinding = require('../../native/binding.js')
