@@ -31,7 +31,11 @@ function contenders(): Contender[] {
   const mnemonist = new LRUCacheWithDelete<string, number>(KEYS)
   const floor = native.createBenchmarkFloor()
   return [
-    { name: 'N-API floor (reads the key, no cache)', get: (k) => floor.readKey(k), set: (k) => floor.readKey(k) },
+    {
+      name: 'N-API floor (reads the key, no cache)',
+      get: (k) => floor.readKey(k),
+      set: (k) => floor.readKey(k),
+    },
     { name: 'cacheme local://tlfu', get: (k) => tlfu.get(k), set: (k, v) => tlfu.set(k, v) },
     { name: 'cacheme local://lru', get: (k) => lru.get(k), set: (k, v) => lru.set(k, v) },
     { name: 'lru-cache', get: (k) => lruCache.get(k), set: (k, v) => lruCache.set(k, v) },
@@ -118,9 +122,18 @@ function measureMemory(name: string, entries: number): void {
   gc()
   const before = process.memoryUsage()
   const values: Record<string, (k: string, v: number) => void> = {
-    'cacheme local://tlfu': ((s) => (k: string, v: number) => s.set(k, v))(new LocalStore('tlfu', entries)),
-    'cacheme local://lru': ((s) => (k: string, v: number) => s.set(k, v))(new LocalStore('lru', entries)),
-    'lru-cache': ((s) => (k: string, v: number) => s.set(k, v))(new LRUCache<string, number>({ max: entries })),
+    'cacheme local://tlfu': (
+      (s) => (k: string, v: number) =>
+        s.set(k, v)
+    )(new LocalStore('tlfu', entries)),
+    'cacheme local://lru': (
+      (s) => (k: string, v: number) =>
+        s.set(k, v)
+    )(new LocalStore('lru', entries)),
+    'lru-cache': (
+      (s) => (k: string, v: number) =>
+        s.set(k, v)
+    )(new LRUCache<string, number>({ max: entries })),
   }
   const set = values[name]
   if (!set) throw new Error(`unknown contender ${name}`)
@@ -137,16 +150,26 @@ function measureMemory(name: string, entries: number): void {
 
 function runMemory(): void {
   const entries = quick ? 100_000 : 1_000_000
-  console.log(`\n### memory per entry, ${entries.toLocaleString('en')} entries (key "user:N:info:v1", value a small integer)\n`)
+  console.log(
+    `\n### memory per entry, ${entries.toLocaleString('en')} entries (key "user:N:info:v1", value a small integer)\n`,
+  )
   console.log('| contender | JS heap + external B/entry | RSS B/entry | RSS × lru-cache |')
   console.log('|---|---:|---:|---:|')
   const rows = ['cacheme local://tlfu', 'cacheme local://lru', 'lru-cache'].map((name) => {
-    const out = execFileSync(process.execPath, ['--expose-gc', __filename, '--memory-child', name, String(entries)])
+    const out = execFileSync(process.execPath, [
+      '--expose-gc',
+      __filename,
+      '--memory-child',
+      name,
+      String(entries),
+    ])
     return { name, ...(JSON.parse(out.toString()) as { heap: number; rss: number }) }
   })
   const reference = rows.find((r) => r.name === 'lru-cache')?.rss ?? 1
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.heap.toFixed(0)} | ${r.rss.toFixed(0)} | ${(r.rss / reference).toFixed(2)} |`)
+    console.log(
+      `| ${r.name} | ${r.heap.toFixed(0)} | ${r.rss.toFixed(0)} | ${(r.rss / reference).toFixed(2)} |`,
+    )
   }
 }
 

@@ -70,5 +70,37 @@ export interface NativeBinding {
   BloomFilter: new (capacity: number, falsePositiveRate: number) => NativeBloomFilter
 }
 
-// The compiled file lives in dist/lib; the loader in native/.
-export const native: NativeBinding = require('../../native/binding.js')
+/** The platform triple napi-rs names its packages by, e.g. `linux-x64-gnu`. */
+export function platformTriple(): string {
+  const { platform, arch } = process
+  if (platform === 'linux') {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+    return `linux-${arch}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
+  }
+  if (platform === 'win32') return `win32-${arch}-msvc`
+  return `${platform}-${arch}`
+}
+
+/**
+ * Loads the addon through the generated loader, which tries a local build (`native/*.node`, in a
+ * checkout) and then the platform package (`cacheme-<triple>`, an optional dependency). When neither
+ * is there, one error says what was looked for and how to get it.
+ */
+function loadBinding(): NativeBinding {
+  try {
+    // The compiled file lives in dist/lib; the loader in native/.
+    return require('../../native/binding.js') as NativeBinding
+  } catch (cause) {
+    const triple = platformTriple()
+    throw new Error(
+      `cacheme: no native binary for ${triple} (Node ${process.version}). ` +
+        `Looked for native/cacheme.${triple}.node and the package cacheme-${triple}. ` +
+        `If your platform is listed in cacheme's README, reinstall without --no-optional / --omit=optional ` +
+        `so npm installs cacheme-${triple}; otherwise build from source: install Rust (https://rustup.rs), ` +
+        `then run "npm run build:native" in the cacheme package directory.`,
+      { cause },
+    )
+  }
+}
+
+export const native: NativeBinding = loadBinding()

@@ -66,10 +66,7 @@ for (const policy of ['lru', 'tlfu'] as const) {
       keys.map((k) => k.toUpperCase()),
     )
     const values = store.getMany([...keys, 'missing'])
-    t.deepEqual(
-      values,
-      [...keys.map((k) => k.toUpperCase()), undefined],
-    )
+    t.deepEqual(values, [...keys.map((k) => k.toUpperCase()), undefined])
   })
 
   test(`${policy}: a batch larger than the storage keeps only live values`, (t) => {

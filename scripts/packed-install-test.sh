@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Packs cacheme the way `npm publish` would (root package + the linux-x64-gnu platform package),
+# installs both tarballs into a fresh project, and checks what a user gets: require, import, strict
+# TypeScript types, and — without the platform package — the loader's clear error.
+# Needs `npm run build` first (native/ and dist/ are what gets packed).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+triple="linux-x64-gnu"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"; rm -f "$root/npm/$triple/cacheme.$triple.node"' EXIT
+
+fail() { echo "packed-install: FAIL: $*" >&2; exit 1; }
+
+cp "native/cacheme.$triple.node" "npm/$triple/"
+platform_tgz="$(cd "npm/$triple" && npm pack --silent --pack-destination "$work")"
+root_tgz="$(npm pack --silent --pack-destination "$work")"
+
+contents="$(tar -tzf "$work/$root_tgz")"
+if grep -qE '\.node$' <<<"$contents"; then fail "root tarball ships a .node binary"; fi
+if grep -qE '^package/(src-rs|__test__|benchmark)/' <<<"$contents"; then
+  fail "root tarball ships sources, tests or benchmarks"
+fi
+grep -q '^package/dist/lib/index.js$' <<<"$contents" || fail "root tarball lacks dist/lib/index.js"
+grep -q '^package/native/binding.js$' <<<"$contents" || fail "root tarball lacks the loader"
+echo "root tarball: $root_tgz, $(du -k "$work/$root_tgz" | cut -f1) KiB, $(wc -l <<<"$contents") files"
+echo "platform tarball: $platform_tgz, $(du -k "$work/$platform_tgz" | cut -f1) KiB"
+
+# A user project with both tarballs.
+app="$work/app"
+mkdir "$app"
+cd "$app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --silent "$work/$root_tgz" "$work/$platform_tgz"
+node -e "
+  const c = require('cacheme')
+  const s = new c.LocalStore('tlfu', 10); s.set('k', 42)
+  if (s.get('k') !== 42) throw new Error('require: local storage does not work')
+  console.log('require(\"cacheme\"): ok')
+"
+node --input-type=module -e "
+  const c = await import('cacheme')
+  if (typeof c.LocalStore !== 'function' || typeof c.BloomFilter !== 'function') throw new Error('import: exports missing')
+  console.log('import(\"cacheme\"): ok')
+"
+cp "$root/scripts/packed-install-check.ts" check.ts
+node "$root/node_modules/typescript/bin/tsc" --noEmit --strict --module node16 --moduleResolution node16 \
+  --types node --typeRoots "$root/node_modules/@types" check.ts
+echo "tsc --noEmit --strict: ok (and the @ts-expect-error line is an error)"
+
+# Without the platform package (as with --omit=optional on an unsupported platform): a clear error.
+bare="$work/bare"
+mkdir "$bare"
+cd "$bare"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --silent --omit=optional "$work/$root_tgz"
+if out="$(node -e "require('cacheme')" 2>&1)"; then fail "require succeeded without any native binary"; fi
+grep -q "no native binary for $triple" <<<"$out" || fail "unclear loader error: $out"
+grep -q "npm run build:native" <<<"$out" || fail "loader error does not say how to build from source"
+echo "missing binary gives the clear loader error: ok"
+echo "packed-install: 4 passed, 0 failed"
