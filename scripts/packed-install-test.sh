@@ -16,6 +16,24 @@ cp "native/cacheme.$triple.node" "npm/$triple/"
 platform_tgz="$(cd "npm/$triple" && npm pack --silent --pack-destination "$work")"
 root_tgz="$(npm pack --silent --pack-destination "$work")"
 
+# As `napi pre-publish` does at release: list every platform package as an optional dependency
+# pinned to the root's version (the repository's package.json leaves them out so that npm ci works
+# before they are published).
+mkdir "$work/stage"
+tar -xzf "$work/$root_tgz" -C "$work/stage"
+node -e '
+  const fs = require("fs")
+  const file = process.argv[1]
+  const pkg = JSON.parse(fs.readFileSync(file, "utf8"))
+  const triples = { "x86_64-unknown-linux-gnu": "linux-x64-gnu", "aarch64-unknown-linux-gnu": "linux-arm64-gnu",
+    "x86_64-unknown-linux-musl": "linux-x64-musl", "aarch64-unknown-linux-musl": "linux-arm64-musl",
+    "x86_64-apple-darwin": "darwin-x64", "aarch64-apple-darwin": "darwin-arm64", "x86_64-pc-windows-msvc": "win32-x64-msvc" }
+  pkg.optionalDependencies = Object.fromEntries(pkg.napi.targets.map((t) => [`cacheme-${triples[t]}`, pkg.version]))
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2))
+' "$work/stage/package/package.json"
+tar -czf "$work/$root_tgz" -C "$work/stage" package
+grep -q '"cacheme-linux-x64-gnu": "0.1.0"' "$work/stage/package/package.json" || fail "optionalDependencies not pinned"
+
 contents="$(tar -tzf "$work/$root_tgz")"
 if grep -qE '\.node$' <<<"$contents"; then fail "root tarball ships a .node binary"; fi
 if grep -qE '^package/(src-rs|__test__|benchmark)/' <<<"$contents"; then
