@@ -1,5 +1,21 @@
 // Package root. The framework (nodes, API, remote storages) builds on these.
+
+export {
+  close,
+  get,
+  getAll,
+  invalidate,
+  type Memoizer,
+  memoize,
+  type NodeStats,
+  nodes,
+  type OneClass,
+  refresh,
+  setPrefix,
+  stats,
+} from './api'
 export { BloomFilter } from './bloom'
+export { Cache, type CacheOptions } from './cache'
 export {
   CachemeError,
   type CachemeErrorCode,
@@ -8,5 +24,27 @@ export {
   SerializationError,
   StorageError,
 } from './errors'
+export { type CacheErrorEvent, type CacheErrorKind, type CacheErrorListener, onError } from './events'
 export type { LocalStorageStats } from './native'
+export {
+  type BuildNodeOptions,
+  type BuiltNode,
+  type BuiltNodeClass,
+  buildNode,
+  Node,
+  type NodeClass,
+  type NodeMeta,
+  type NodeValue,
+} from './node'
+export {
+  CompressedJSONSerializer,
+  CompressedMsgPackSerializer,
+  CompressedV8Serializer,
+  JSONSerializer,
+  MsgPackSerializer,
+  type Serializer,
+  V8Serializer,
+} from './serializers'
 export { type LocalPolicy, LocalStore, MAX_LOCAL_SIZE } from './storages/local'
+export type { RemoteEntry, RemoteStorage } from './storages/remote'
+export { registerStorage, Storage, type StorageOptions } from './storages/storage'

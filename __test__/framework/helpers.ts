@@ -1,0 +1,38 @@
+// Shared by the framework tests: temporary SQLite files, controllable loads, small waits.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export function tempDir(): { path: string; file(name: string): string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), 'cacheme-test-'))
+  return {
+    path,
+    file: (name) => join(path, name),
+    remove: () => rmSync(path, { recursive: true, force: true }),
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** A promise settled from outside, to hold a load in flight for as long as a test needs. */
+export function deferred<T>(): {
+  promise: Promise<T>
+  resolve(value: T): void
+  reject(error: unknown): void
+} {
+  let resolve: (value: T) => void = () => {}
+  let reject: (error: unknown) => void = () => {}
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+let counter = 0
+/** A name no other test uses (storage names and keys are process-global). */
+export function unique(prefix: string): string {
+  counter++
+  return `${prefix}${counter}`
+}

@@ -1,0 +1,34 @@
+// What a serializer is, and the one rule every built-in follows: failures surface as
+// SerializationError, never as a bare exception from the codec underneath.
+
+import { SerializationError } from '../errors'
+
+/**
+ * Turns values into bytes for remote storages and back. Local storages keep live values and never
+ * use one. A custom serializer is any object with these two methods; `loads` may throw on bad input
+ * (cacheme turns that into a miss plus a reported error).
+ */
+export interface Serializer {
+  dumps(value: unknown): Buffer
+  loads(payload: Buffer): unknown
+}
+
+/** Runs a codec step, rethrowing its failure as a SerializationError that keeps the cause. */
+export function guard<R>(what: string, step: () => R): R {
+  try {
+    return step()
+  } catch (error) {
+    if (error instanceof SerializationError) throw error
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new SerializationError('CACHEME_SERIALIZATION', `${what}: ${reason}`, { cause: error })
+  }
+}
+
+export function isSerializer(value: unknown): value is Serializer {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Serializer).dumps === 'function' &&
+    typeof (value as Serializer).loads === 'function'
+  )
+}

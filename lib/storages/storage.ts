@@ -1,0 +1,285 @@
+// `new Storage({ url, ...options })` and the registry of named storages. A Storage is either local
+// (a LocalStore of live values) or remote (a RemoteStorage adapter moving bytes); the URL scheme
+// decides which, and registerStorage opens it.
+
+import { InvalidArgumentError, StorageError } from '../errors'
+import { isSerializer, type Serializer } from '../serializers/serializer'
+import { LocalStore } from './local'
+import type { RemoteStorage } from './remote'
+
+export interface StorageOptions {
+  /** `local://lru`, `local://tlfu`, `sqlite:///path/to/file` (redis, mongodb, postgresql, mysql: issue #3). */
+  readonly url: string
+  /** local: maximum number of entries (required). */
+  readonly size?: number | undefined
+  /** SQL storages: table name (default `cacheme_data`). */
+  readonly table?: string | undefined
+  /** Connections; for SQLite the number of worker threads (see lib/storages/sqlite.ts). */
+  readonly poolSize?: number | undefined
+  /** redis: use Redis Cluster from the seed node(s). */
+  readonly cluster?: boolean | undefined
+  /** mongodb: database name. */
+  readonly database?: string | undefined
+  /** mongodb: collection name. */
+  readonly collection?: string | undefined
+  /** Remote storages: serializer for nodes that name none (default: MsgPackSerializer). */
+  readonly serializer?: Serializer | undefined
+}
+
+type Scheme = 'local' | 'sqlite' | 'redis' | 'mongodb' | 'postgresql' | 'mysql'
+
+const SCHEMES: Readonly<Record<string, Scheme>> = {
+  local: 'local',
+  sqlite: 'sqlite',
+  redis: 'redis',
+  rediss: 'redis',
+  mongodb: 'mongodb',
+  'mongodb+srv': 'mongodb',
+  postgresql: 'postgresql',
+  postgres: 'postgresql',
+  mysql: 'mysql',
+}
+
+/** Options each kind of storage understands (besides url). */
+const OPTIONS: Readonly<Record<Scheme, readonly string[]>> = {
+  local: ['size'],
+  sqlite: ['table', 'poolSize', 'serializer'],
+  redis: ['cluster', 'poolSize', 'serializer'],
+  mongodb: ['database', 'collection', 'poolSize', 'serializer'],
+  postgresql: ['table', 'poolSize', 'serializer'],
+  mysql: ['table', 'poolSize', 'serializer'],
+}
+
+function urlError(message: string): StorageError {
+  return new StorageError('CACHEME_INVALID_STORAGE_URL', message)
+}
+
+export class Storage {
+  readonly url: string
+  readonly scheme: Scheme
+  /** Serializer given in the options, for nodes that name none. */
+  readonly serializer: Serializer | undefined
+  readonly #options: StorageOptions
+  /** Everything after `scheme://`. */
+  readonly #rest: string
+  #local: LocalStore | undefined
+  #remote: RemoteStorage | undefined
+  #state: 'new' | 'opening' | 'open' | 'closed' = 'new'
+
+  constructor(options: StorageOptions) {
+    if (typeof options !== 'object' || options === null || typeof options.url !== 'string') {
+      throw urlError('new Storage({ url, ...options }) needs a url string, e.g. "local://tlfu"')
+    }
+    const url = options.url
+    const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url)
+    const scheme = match === null ? undefined : SCHEMES[(match[1] as string).toLowerCase()]
+    if (match === null || scheme === undefined) {
+      throw urlError(
+        `unsupported storage url ${JSON.stringify(url)}: expected local://lru, local://tlfu, sqlite:///path, ` +
+          'redis://, rediss://, mongodb://, postgresql:// or mysql://',
+      )
+    }
+    this.url = url
+    this.scheme = scheme
+    this.#rest = match[2] as string
+    this.#options = options
+    for (const key of Object.keys(options)) {
+      if (
+        key !== 'url' &&
+        options[key as keyof StorageOptions] !== undefined &&
+        !OPTIONS[scheme].includes(key)
+      ) {
+        throw new InvalidArgumentError(
+          'CACHEME_INVALID_ARGUMENT',
+          `option ${key} does not apply to ${scheme} storage (it takes: ${OPTIONS[scheme].join(', ')})`,
+        )
+      }
+    }
+    if (options.serializer !== undefined && !isSerializer(options.serializer)) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        'serializer must be an object with dumps(value) and loads(buffer) methods',
+      )
+    }
+    this.serializer = options.serializer
+    if (scheme === 'local') {
+      if (this.#rest !== 'lru' && this.#rest !== 'tlfu') {
+        throw urlError(`local storage url must be local://lru or local://tlfu; got ${JSON.stringify(url)}`)
+      }
+      if (options.size === undefined) {
+        throw new InvalidArgumentError(
+          'CACHEME_INVALID_ARGUMENT',
+          `${url} needs a size (maximum number of entries)`,
+        )
+      }
+    }
+    if (scheme === 'sqlite' && this.#rest === '') {
+      throw urlError(
+        'sqlite url needs a path: sqlite:///absolute/path.db, sqlite://relative.db or sqlite://:memory:',
+      )
+    }
+  }
+
+  get isLocal(): boolean {
+    return this.scheme === 'local'
+  }
+
+  /** The local store, once registered (local storages only). */
+  get local(): LocalStore | undefined {
+    return this.#local
+  }
+
+  /** The remote adapter, once registered (remote storages only). */
+  get adapter(): RemoteStorage | undefined {
+    return this.#remote
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed'
+  }
+
+  /** Connects and validates; called by registerStorage. */
+  async open(): Promise<void> {
+    if (this.#state !== 'new') {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `storage ${this.url} was already ${this.#state === 'closed' ? 'closed' : 'registered'}: create a new Storage`,
+      )
+    }
+    this.#state = 'opening'
+    try {
+      if (this.scheme === 'local') {
+        this.#local = new LocalStore(this.#rest as 'lru' | 'tlfu', this.#options.size as number)
+      } else {
+        const open = OPENERS[this.scheme]
+        if (open === undefined) {
+          throw new StorageError(
+            'CACHEME_STORAGE',
+            `${this.scheme} storage is not available yet (planned: issue #3); available now: local://, sqlite://`,
+          )
+        }
+        this.#remote = await open(this.url, this.#rest, this.#options)
+      }
+    } catch (error) {
+      this.#state = 'new'
+      throw error
+    }
+    this.#state = 'open'
+  }
+
+  /** Deletes up to `limit` expired entries of a remote storage that supports it; returns how many. */
+  async cleanupExpired(limit = 1000): Promise<number> {
+    if (this.#local !== undefined) {
+      const before = this.#local.size
+      this.#local.purgeExpired()
+      return before - this.#local.size
+    }
+    return (await this.#remote?.cleanupExpired?.(limit)) ?? 0
+  }
+
+  async close(): Promise<void> {
+    const remote = this.#remote
+    this.#state = 'closed'
+    this.#remote = undefined
+    this.#local?.clear()
+    this.#local = undefined
+    await remote?.close()
+  }
+}
+
+/**
+ * How each remote scheme opens its adapter, from the full url, the part after `scheme://` and the
+ * options (already checked to be ones the scheme takes). A backend is one entry here plus its file.
+ */
+const OPENERS: Partial<
+  Record<
+    Exclude<Scheme, 'local'>,
+    (url: string, rest: string, options: StorageOptions) => Promise<RemoteStorage>
+  >
+> = {
+  sqlite: (_url, path, options) =>
+    loadSqlite().SqliteStorage.open(path, { table: options.table, poolSize: options.poolSize }),
+}
+
+/** The SQLite adapter, loaded on first use: better-sqlite3 is an optional peer dependency. */
+function loadSqlite(): typeof import('./sqlite') {
+  try {
+    require.resolve('better-sqlite3')
+  } catch (error) {
+    throw new StorageError(
+      'CACHEME_STORAGE',
+      'sqlite:// storages need better-sqlite3: npm install better-sqlite3',
+      {
+        cause: error,
+      },
+    )
+  }
+  return require('./sqlite')
+}
+
+// The registry. Names are reserved while a storage opens, so two concurrent registrations of one
+// name cannot both succeed.
+const registry = new Map<string, Storage | 'opening'>()
+const closedNames = new Set<string>()
+
+export async function registerStorage(name: string, storage: Storage): Promise<void> {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', 'storage name must be a non-empty string')
+  }
+  if (!(storage instanceof Storage)) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      'registerStorage needs a `new Storage({ url })`',
+    )
+  }
+  if (registry.has(name)) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      `storage name ${JSON.stringify(name)} is already registered`,
+    )
+  }
+  registry.set(name, 'opening')
+  try {
+    await storage.open()
+  } catch (error) {
+    registry.delete(name)
+    throw error
+  }
+  registry.set(name, storage)
+  closedNames.delete(name)
+}
+
+/** The storage registered as `name`, or a typed error saying why there is none. */
+export function storageNamed(name: string): Storage {
+  const storage = registry.get(name)
+  if (storage instanceof Storage) return storage
+  if (storage === 'opening') {
+    throw new StorageError(
+      'CACHEME_UNKNOWN_STORAGE',
+      `storage ${JSON.stringify(name)} is still opening: await registerStorage first`,
+    )
+  }
+  if (closedNames.has(name)) {
+    throw new StorageError('CACHEME_CLOSED', `storage ${JSON.stringify(name)} was closed by close()`)
+  }
+  const known = [...registry.keys()].map((n) => JSON.stringify(n)).join(', ') || 'none'
+  throw new StorageError(
+    'CACHEME_UNKNOWN_STORAGE',
+    `unknown storage ${JSON.stringify(name)} (registered: ${known})`,
+  )
+}
+
+/** Closes every registered storage and empties the registry (names may be registered again). */
+export async function closeStorages(): Promise<void> {
+  const open: Storage[] = []
+  for (const [name, storage] of registry) {
+    if (storage instanceof Storage) {
+      open.push(storage)
+      registry.delete(name)
+      closedNames.add(name)
+    }
+  }
+  const results = await Promise.allSettled(open.map((storage) => storage.close()))
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+}
