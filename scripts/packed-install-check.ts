@@ -1,11 +1,35 @@
-// Compiled with `tsc --noEmit --strict` in a fresh project that installed the packed tarballs.
-import { BloomFilter, LocalStore } from 'cacheme'
+// Compiled with `tsc --noEmit --strict` in a fresh project that installed the packed tarballs:
+// the published types must let a user define a node and get a typed value from it.
+import { BloomFilter, Cache, get, LocalStore, Node, registerStorage, Storage } from 'cacheme'
 
-const store = new LocalStore('tlfu', 100)
-store.set('user:1', { name: 'Ada' }, 1000)
-const value: unknown = store.get('user:1')
-const filter = new BloomFilter(1000, 0.01)
-const seen: boolean = filter.insert('user:1')
-// @ts-expect-error the policy must be 'lru' or 'tlfu'
-new LocalStore('lfu', 100)
-console.log(value, seen)
+interface User {
+  id: number
+  name: string
+}
+
+class UserNode extends Node<User> {
+  static meta = {
+    version: 'v1',
+    caches: [new Cache({ storage: 'local', ttl: 30_000 })],
+    doorkeeper: new BloomFilter(1000, 0.01),
+  }
+  constructor(readonly userId: number) {
+    super()
+  }
+  key() {
+    return `user:${this.userId}`
+  }
+  async load(): Promise<User> {
+    return { id: this.userId, name: 'Ada' }
+  }
+}
+
+export async function main(): Promise<string> {
+  await registerStorage('local', new Storage({ url: 'local://tlfu', size: 1000 }))
+  const user: User = await get(new UserNode(1))
+  // @ts-expect-error get(UserNode) resolves to User, not number
+  const wrong: number = await get(new UserNode(1))
+  const store = new LocalStore('tlfu', 100)
+  store.set('k', user)
+  return `${user.name} ${String(wrong)}`
+}

@@ -52,9 +52,19 @@ npm init -y >/dev/null
 npm install --no-audit --no-fund --silent "$work/$root_tgz" "$work/$platform_tgz"
 node -e "
   const c = require('cacheme')
-  const s = new c.LocalStore('tlfu', 10); s.set('k', 42)
-  if (s.get('k') !== 42) throw new Error('require: local storage does not work')
-  console.log('require(\"cacheme\"): ok')
+  class UserNode extends c.Node {
+    static meta = { version: 'v1', caches: [new c.Cache({ storage: 'local', ttl: 1000 })] }
+    constructor(id) { super(); this.id = id }
+    key() { return 'user:' + this.id }
+    async load() { return { id: this.id } }
+  }
+  ;(async () => {
+    await c.registerStorage('local', new c.Storage({ url: 'local://tlfu', size: 10 }))
+    const user = await c.get(new UserNode(7))
+    if (user.id !== 7 || c.stats(UserNode).loadCount !== 1) throw new Error('require: get does not work')
+    await c.close()
+    console.log('require(\"cacheme\") + get(node): ok')
+  })().catch((e) => { console.error(e); process.exit(1) })
 "
 node --input-type=module -e "
   const c = await import('cacheme')
