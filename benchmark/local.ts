@@ -36,6 +36,16 @@ function contenders(): Contender[] {
       get: (k) => floor.readKey(k),
       set: (k) => floor.readKey(k),
     },
+    {
+      name: 'floor variant: Latin-1 read (lossy, not usable)',
+      get: (k) => floor.readKeyLatin1(k),
+      set: (k) => floor.readKeyLatin1(k),
+    },
+    {
+      name: 'floor variant: napi-rs String argument',
+      get: (k) => native.benchmarkFloorNapiString(k),
+      set: (k) => native.benchmarkFloorNapiString(k),
+    },
     { name: 'cacheme local://tlfu', get: (k) => tlfu.get(k), set: (k, v) => tlfu.set(k, v) },
     { name: 'cacheme local://lru', get: (k) => lru.get(k), set: (k, v) => lru.set(k, v) },
     { name: 'lru-cache', get: (k) => lruCache.get(k), set: (k, v) => lruCache.set(k, v) },

@@ -60,7 +60,8 @@ export interface NativeBloomFilter {
 
 export interface NativeBinding {
   createLocalStorage(policy: string, size: number): NativeLocalStorage
-  createBenchmarkFloor(): { readKey(key: string): number }
+  createBenchmarkFloor(): { readKey(key: string): number; readKeyLatin1(key: string): number }
+  benchmarkFloorNapiString(key: string): number
   createMetrics(): number
   metricsRecordHits(id: number, n: number): void
   metricsRecordMisses(id: number, n: number): void
