@@ -178,21 +178,6 @@ test('storage urls: unknown schemes, bad local urls, missing size, misplaced opt
   }
 })
 
-test('redis, mongodb, postgresql and mysql urls are recognised but not available yet', async (t) => {
-  for (const url of [
-    'redis://localhost:6379',
-    'rediss://h',
-    'mongodb://h/db',
-    'postgresql://h/db',
-    'mysql://h/db',
-  ]) {
-    const storage = new Storage({ url })
-    const error = await t.throwsAsync(registerStorage(`later-${url}`, storage), { instanceOf: StorageError })
-    t.is(error?.code, 'CACHEME_STORAGE')
-    t.regex(error?.message ?? '', /not available yet/)
-  }
-})
-
 test('registerStorage refuses a taken name, a reused Storage and a bad local size', async (t) => {
   await t.throwsAsync(registerStorage('local', new Storage({ url: 'local://lru', size: 10 })), {
     instanceOf: InvalidArgumentError,

@@ -8,7 +8,7 @@ import { LocalStore } from './local'
 import type { RemoteStorage } from './remote'
 
 export interface StorageOptions {
-  /** `local://lru`, `local://tlfu`, `sqlite:///path/to/file` (redis, mongodb, postgresql, mysql: issue #3). */
+  /** `local://lru`, `local://tlfu`, `sqlite:///path/to/file`, `redis://`, `rediss://`, `mongodb://`, `postgresql://`, `mysql://`. */
   readonly url: string
   /** local: maximum number of entries (required). */
   readonly size?: number | undefined
@@ -151,14 +151,7 @@ export class Storage {
       if (this.scheme === 'local') {
         this.#local = new LocalStore(this.#rest as 'lru' | 'tlfu', this.#options.size as number)
       } else {
-        const open = OPENERS[this.scheme]
-        if (open === undefined) {
-          throw new StorageError(
-            'CACHEME_STORAGE',
-            `${this.scheme} storage is not available yet (planned: issue #3); available now: local://, sqlite://`,
-          )
-        }
-        this.#remote = await open(this.url, this.#rest, this.#options)
+        this.#remote = await OPENERS[this.scheme](this.url, this.#rest, this.#options)
       }
     } catch (error) {
       this.#state = 'new'
@@ -191,14 +184,48 @@ export class Storage {
  * How each remote scheme opens its adapter, from the full url, the part after `scheme://` and the
  * options (already checked to be ones the scheme takes). A backend is one entry here plus its file.
  */
-const OPENERS: Partial<
-  Record<
-    Exclude<Scheme, 'local'>,
-    (url: string, rest: string, options: StorageOptions) => Promise<RemoteStorage>
-  >
+const OPENERS: Record<
+  Exclude<Scheme, 'local'>,
+  (url: string, rest: string, options: StorageOptions) => Promise<RemoteStorage>
 > = {
   sqlite: (_url, path, options) =>
     loadSqlite().SqliteStorage.open(path, { table: options.table, poolSize: options.poolSize }),
+  redis: (url, _rest, options) =>
+    loadDriver('ioredis', () => require('./redis') as typeof import('./redis')).openRedis(url, {
+      cluster: options.cluster,
+      poolSize: options.poolSize,
+    }),
+  postgresql: (url, _rest, options) =>
+    loadDriver('pg', () => require('./postgresql') as typeof import('./postgresql')).openPostgres(url, {
+      table: options.table,
+      poolSize: options.poolSize,
+    }),
+  mysql: (url, _rest, options) =>
+    loadDriver('mysql2', () => require('./mysql') as typeof import('./mysql')).openMysql(url, {
+      table: options.table,
+      poolSize: options.poolSize,
+    }),
+  mongodb: (url, _rest, options) =>
+    loadDriver('mongodb', () => require('./mongodb') as typeof import('./mongodb')).openMongo(url, {
+      database: options.database,
+      collection: options.collection,
+      poolSize: options.poolSize,
+    }),
+}
+
+/**
+ * A server storage's adapter, loaded on first use: its driver is an optional peer dependency, so
+ * importing cacheme must not require it.
+ */
+function loadDriver<M>(driver: string, load: () => M): M {
+  try {
+    require.resolve(driver)
+  } catch (error) {
+    throw new StorageError('CACHEME_STORAGE', `this storage needs its driver: npm install ${driver}`, {
+      cause: error,
+    })
+  }
+  return load()
 }
 
 /** The SQLite adapter, loaded on first use: better-sqlite3 is an optional peer dependency. */

@@ -1,0 +1,237 @@
+// `mysql://` storage (MySQL or MariaDB) over a mysql2 pool (poolSize → `connectionLimit`, default 10;
+// callers beyond that queue for a free connection).
+//
+// One table (mysql.sql, created when missing). The key column is VARBINARY rather than VARCHAR: every
+// MySQL/MariaDB text collation either folds case or ignores trailing spaces (PAD SPACE), and either
+// would make two distinct keys one row. 2048 bytes hold any 512-character key in UTF-8. Expiry uses the
+// server's UTC clock, so clients with skewed clocks agree.
+//
+// Statements are server-side prepared (execute), so keys and values travel as bound parameters. Each
+// connection keeps one prepared statement per distinct SQL text, so batch sizes are padded to a power
+// of two (repeating the last key or row, which changes nothing): a handful of statements per
+// connection instead of one per batch size, far from max_prepared_stmt_count.
+
+import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise'
+import { InvalidArgumentError, StorageError } from '../errors'
+import type { RemoteEntry, RemoteStorage } from './remote'
+import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName } from './sql-names'
+
+export interface MysqlStorageOptions {
+  /** `table` or `database.table` (default `cacheme_data`, in the URL's database). */
+  readonly table?: string | undefined
+  /** Pool connections (default 10). */
+  readonly poolSize?: number | undefined
+}
+
+/** Keys per `IN (…)` read and rows per multi-row upsert (3 parameters each). */
+const READ_CHUNK = 1024
+const WRITE_CHUNK = 512
+/** Attempts for a statement that lost a deadlock (ER_LOCK_DEADLOCK), as InnoDB asks callers to retry. */
+const DEADLOCK_ATTEMPTS = 3
+
+function storageError(message: string, cause?: unknown): StorageError {
+  return new StorageError('CACHEME_STORAGE', `mysql: ${message}`, { cause })
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}
+
+function quote(table: string): { table: string; name: string } {
+  const { schema, name } = parseTableName(table)
+  return { table: schema === undefined ? `\`${name}\`` : `\`${schema}\`.\`${name}\``, name }
+}
+
+/** The statement of mysql.sql for `table` (a test keeps the two identical). */
+export function mysqlSchema(table: string = DEFAULT_TABLE): string[] {
+  const q = quote(table)
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q.table} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  \`key\` VARBINARY(2048) NOT NULL,
+  value LONGBLOB NOT NULL,
+  expire DATETIME(3) NULL,
+  updated_at DATETIME(3) NOT NULL,
+  UNIQUE KEY \`${q.name}_key\` (\`key\`),
+  KEY \`${q.name}_expire\` (expire)
+) ENGINE = InnoDB`,
+  ]
+}
+
+/** The next power of two ≥ n. */
+function padded(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n))
+}
+
+/** `n` copies of `group`, comma-separated. */
+function repeat(n: number, group: string): string {
+  return new Array<string>(n).fill(group).join(', ')
+}
+
+/** Later entries for a key win; sorted so that concurrent upserts lock rows in one order. */
+function lastPerKey(entries: readonly RemoteEntry[]): RemoteEntry[] {
+  return [...new Map(entries).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+}
+
+/** TTL as whole microseconds for `INTERVAL ? MICROSECOND`; NULL keeps the row forever. */
+function micros(ttlMs: number | null): number | null {
+  return ttlMs === null ? null : Math.max(1, Math.round(ttlMs * 1000))
+}
+
+export class MysqlStorage implements RemoteStorage {
+  readonly maxKeyLength = MAX_KEY_LENGTH
+  readonly #pool: Pool
+  readonly #table: string
+  #closed = false
+
+  private constructor(pool: Pool, table: string) {
+    this.#pool = pool
+    this.#table = quote(table).table
+  }
+
+  /** Connects, then creates the table when missing. */
+  static async open(url: string, options: MysqlStorageOptions = {}): Promise<MysqlStorage> {
+    const table = options.table ?? DEFAULT_TABLE
+    const { schema } = parseTableName(table)
+    const poolSize = options.poolSize ?? 10
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `mysql poolSize must be an integer from 1 to 1000; got ${String(poolSize)}`,
+      )
+    }
+    let database: string
+    try {
+      database = decodeURIComponent(new URL(url).pathname.slice(1))
+    } catch (error) {
+      throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', `bad mysql url ${redact(url)}`, {
+        cause: error,
+      })
+    }
+    if (database === '' && schema === undefined) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `mysql url ${redact(url)} names no database: use mysql://host/database or table: 'database.table'`,
+      )
+    }
+    const pool = createPool({ uri: url, connectionLimit: poolSize, waitForConnections: true, queueLimit: 0 })
+    try {
+      for (const statement of mysqlSchema(table)) await pool.query(statement)
+    } catch (error) {
+      await pool.end().catch(() => {})
+      throw storageError(`cannot open ${redact(url)} table ${table}: ${(error as Error).message}`, error)
+    }
+    return new MysqlStorage(pool, table)
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const [value] = await this.getMany([key])
+    return value
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    const found = new Map<string, Buffer>()
+    for (let start = 0; start < keys.length; start += READ_CHUNK) {
+      const chunk = keys.slice(start, start + READ_CHUNK)
+      const size = padded(chunk.length)
+      const last = chunk[chunk.length - 1] as string
+      while (chunk.length < size) chunk.push(last)
+      const rows = await this.#execute<RowDataPacket[]>(
+        'GET',
+        `SELECT \`key\`, value FROM ${this.#table}
+WHERE \`key\` IN (${repeat(size, '?')}) AND (expire IS NULL OR expire > UTC_TIMESTAMP(3))`,
+        chunk,
+      )
+      for (const row of rows) found.set((row.key as Buffer).toString('utf8'), row.value as Buffer)
+    }
+    return keys.map((key) => found.get(key))
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
+    await this.setMany([[key, value]], ttlMs)
+  }
+
+  async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
+    const rows = lastPerKey(entries)
+    const ttl = micros(ttlMs)
+    for (let start = 0; start < rows.length; start += WRITE_CHUNK) {
+      const chunk = rows.slice(start, start + WRITE_CHUNK)
+      const size = padded(chunk.length)
+      const params: unknown[] = []
+      for (let i = 0; i < size; i++) {
+        const [key, value] = chunk[Math.min(i, chunk.length - 1)] as RemoteEntry
+        params.push(key, value, ttl)
+      }
+      await this.#execute(
+        'SET',
+        `INSERT INTO ${this.#table} (\`key\`, value, expire, updated_at)
+VALUES ${repeat(size, '(?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3))')}
+ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_at = VALUES(updated_at)`,
+        params,
+      )
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.removeMany([key])
+  }
+
+  async removeMany(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += READ_CHUNK) {
+      const chunk = keys.slice(start, start + READ_CHUNK)
+      const size = padded(chunk.length)
+      const last = chunk[chunk.length - 1] as string
+      while (chunk.length < size) chunk.push(last)
+      await this.#execute(
+        'DELETE',
+        `DELETE FROM ${this.#table} WHERE \`key\` IN (${repeat(size, '?')})`,
+        chunk,
+      )
+    }
+  }
+
+  /** Deletes up to `limit` expired rows; returns how many. */
+  async cleanupExpired(limit = 1000): Promise<number> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `limit must be a positive integer; got ${limit}`,
+      )
+    }
+    // `limit` is a checked integer, written into the text: LIMIT ? is not portable across servers.
+    const result = await this.#execute<ResultSetHeader>(
+      'cleanup',
+      `DELETE FROM ${this.#table} WHERE expire <= UTC_TIMESTAMP(3) LIMIT ${limit}`,
+      [],
+    )
+    return result.affectedRows
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#pool.end()
+  }
+
+  async #execute<R extends RowDataPacket[] | ResultSetHeader>(
+    what: string,
+    sql: string,
+    params: unknown[],
+  ): Promise<R> {
+    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'mysql: storage is closed')
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [result] = await this.#pool.execute<R>(sql, params as never)
+        return result
+      } catch (error) {
+        if ((error as { errno?: number }).errno === 1213 && attempt < DEADLOCK_ATTEMPTS) continue
+        throw storageError(`${what} failed: ${(error as Error).message}`, error)
+      }
+    }
+  }
+}
+
+/** Opens a `mysql://` storage (see MysqlStorage). */
+export function openMysql(url: string, options: MysqlStorageOptions = {}): Promise<MysqlStorage> {
+  return MysqlStorage.open(url, options)
+}

@@ -1,0 +1,203 @@
+// `postgresql://` storage over a pg Pool (poolSize → the pool's `max` connections, default 10; a
+// caller beyond that waits for a free connection, up to 10 s).
+//
+// One table (postgresql.sql, created when missing). Expiry uses the server's clock: writes store
+// `now() + ttl`, reads skip rows whose `expire` has passed, so clients with skewed clocks agree.
+// Batches: getMany is one `key = ANY($1)` select; setMany one multi-row `INSERT … ON CONFLICT (key)
+// DO UPDATE` per 1000 entries. Expired rows are misses on every read; cleanupExpired deletes them a
+// bounded batch at a time.
+
+import { type DatabaseError, Pool, type PoolClient } from 'pg'
+import { InvalidArgumentError, StorageError } from '../errors'
+import type { RemoteEntry, RemoteStorage } from './remote'
+import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName } from './sql-names'
+
+export interface PostgresStorageOptions {
+  /** `table` or `schema.table` (default `cacheme_data`); the schema must exist. */
+  readonly table?: string | undefined
+  /** Pool connections (default 10). */
+  readonly poolSize?: number | undefined
+}
+
+/** Rows per multi-row upsert: 2 parameters each, far below PostgreSQL's 65535. */
+const WRITE_CHUNK = 1000
+/** Attempts for a statement that lost a deadlock (only possible against foreign writers). */
+const DEADLOCK_ATTEMPTS = 3
+
+function storageError(message: string, cause?: unknown): StorageError {
+  return new StorageError('CACHEME_STORAGE', `postgresql: ${message}`, { cause })
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}
+
+function quote(table: string): { table: string; index: string } {
+  const { schema, name } = parseTableName(table)
+  return {
+    table: schema === undefined ? `"${name}"` : `"${schema}"."${name}"`,
+    index: `"${name}_expire"`,
+  }
+}
+
+/** The statements of postgresql.sql for `table` (a test keeps the two identical). */
+export function postgresSchema(table: string = DEFAULT_TABLE): string[] {
+  const q = quote(table)
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q.table} (
+  id BIGSERIAL PRIMARY KEY,
+  key VARCHAR(512) NOT NULL UNIQUE,
+  value BYTEA NOT NULL,
+  expire TIMESTAMPTZ,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)`,
+    `CREATE INDEX IF NOT EXISTS ${q.index} ON ${q.table} (expire)`,
+  ]
+}
+
+/** Later entries for a key win; sorted so that concurrent upserts lock rows in one order. */
+function lastPerKey(entries: readonly RemoteEntry[]): RemoteEntry[] {
+  return [...new Map(entries).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+}
+
+export class PostgresStorage implements RemoteStorage {
+  readonly maxKeyLength = MAX_KEY_LENGTH
+  readonly #pool: Pool
+  readonly #sql: {
+    get: string
+    getMany: string
+    remove: string
+    removeMany: string
+    cleanup: string
+    upsert: (rows: number) => string
+  }
+  #closed = false
+
+  private constructor(pool: Pool, table: string) {
+    this.#pool = pool
+    const t = quote(table).table
+    const live = '(expire IS NULL OR expire > now())'
+    const expire = "now() + $1::double precision * interval '1 millisecond'"
+    this.#sql = {
+      get: `SELECT value FROM ${t} WHERE key = $1 AND ${live}`,
+      getMany: `SELECT key, value FROM ${t} WHERE key = ANY($1::varchar[]) AND ${live}`,
+      remove: `DELETE FROM ${t} WHERE key = $1`,
+      removeMany: `DELETE FROM ${t} WHERE key = ANY($1::varchar[])`,
+      // SKIP LOCKED: concurrent cleanups share the work instead of queueing on each other's rows.
+      cleanup: `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expire <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      upsert: (rows) => {
+        const values = Array.from(
+          { length: rows },
+          (_, i) => `($${2 * i + 2}, $${2 * i + 3}, ${expire}, now())`,
+        )
+        return `INSERT INTO ${t} (key, value, expire, updated_at) VALUES ${values.join(', ')}
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire, updated_at = EXCLUDED.updated_at`
+      },
+    }
+  }
+
+  /** Connects, then creates the table and its index when missing. */
+  static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+    const table = options.table ?? DEFAULT_TABLE
+    parseTableName(table)
+    const poolSize = options.poolSize ?? 10
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `postgresql poolSize must be an integer from 1 to 1000; got ${String(poolSize)}`,
+      )
+    }
+    const pool = new Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 })
+    // An idle connection that dies emits 'error' on the pool, which would otherwise crash the
+    // process; the pool drops that connection and the next query opens a fresh one.
+    pool.on('error', () => {})
+    let client: PoolClient | undefined
+    try {
+      client = await pool.connect()
+      // Two processes creating one table at once can collide inside CREATE … IF NOT EXISTS:
+      // serialize them on an advisory lock named after the table.
+      await client.query('BEGIN')
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('cacheme:' || $1))", [table])
+      for (const statement of postgresSchema(table)) await client.query(statement)
+      await client.query('COMMIT')
+      client.release()
+    } catch (error) {
+      client?.release(true)
+      await pool.end().catch(() => {})
+      throw storageError(`cannot open ${redact(url)} table ${table}: ${(error as Error).message}`, error)
+    }
+    return new PostgresStorage(pool, table)
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const rows = await this.#query<{ value: Buffer }>('GET', this.#sql.get, [key])
+    return rows[0]?.value
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return []
+    const rows = await this.#query<{ key: string; value: Buffer }>('batch GET', this.#sql.getMany, [keys])
+    const found = new Map(rows.map((row) => [row.key, row.value]))
+    return keys.map((key) => found.get(key))
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
+    await this.#query('SET', this.#sql.upsert(1), [ttlMs, key, value])
+  }
+
+  async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
+    const rows = lastPerKey(entries)
+    for (let start = 0; start < rows.length; start += WRITE_CHUNK) {
+      const chunk = rows.slice(start, start + WRITE_CHUNK)
+      await this.#query('batch SET', this.#sql.upsert(chunk.length), [ttlMs, ...chunk.flat()])
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.#query('DELETE', this.#sql.remove, [key])
+  }
+
+  async removeMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return
+    await this.#query('batch DELETE', this.#sql.removeMany, [keys])
+  }
+
+  /** Deletes up to `limit` expired rows; returns how many. */
+  async cleanupExpired(limit = 1000): Promise<number> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `limit must be a positive integer; got ${limit}`,
+      )
+    }
+    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'postgresql: storage is closed')
+    try {
+      return (await this.#pool.query(this.#sql.cleanup, [limit])).rowCount ?? 0
+    } catch (error) {
+      throw storageError(`cleanup failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#pool.end()
+  }
+
+  async #query<R extends object>(what: string, text: string, values: unknown[]): Promise<R[]> {
+    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'postgresql: storage is closed')
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.#pool.query<R>(text, values)).rows
+      } catch (error) {
+        if ((error as DatabaseError).code === '40P01' && attempt < DEADLOCK_ATTEMPTS) continue
+        throw storageError(`${what} failed: ${(error as Error).message}`, error)
+      }
+    }
+  }
+}
+
+/** Opens a `postgresql://` storage (see PostgresStorage). */
+export function openPostgres(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+  return PostgresStorage.open(url, options)
+}

@@ -1,0 +1,322 @@
+// `redis://` and `rediss://` storage over ioredis, standalone or Redis Cluster (`cluster: true`).
+//
+// Expiry is Redis's own (SET … PX), so there is nothing to clean up. Batches: getMany is one MGET and
+// setMany one pipeline (a single MSET when there is no TTL). A cluster refuses multi-key commands
+// across hash slots and ioredis sends a pipeline to one node only, so there a batch is split by slot
+// (one MGET/MSET/DEL per slot) and the slots by the node serving them: one pipeline per node, all
+// sent at once, so a batch still costs one round trip of wall time.
+//
+// poolSize: ioredis multiplexes every command over one connection (one per node in a cluster) and
+// pipelines them, so one client is the default and usually enough. poolSize N opens N independent
+// clients and spreads calls round-robin over them, which helps only when large values make calls
+// queue behind each other on one socket.
+
+import { createRequire } from 'node:module'
+import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
+import { InvalidArgumentError, StorageError } from '../errors'
+import type { RemoteEntry, RemoteStorage } from './remote'
+import { MAX_KEY_LENGTH } from './sql-names'
+
+// The hash-slot function ioredis itself routes with, loaded through ioredis so that it resolves even
+// where dependencies are not hoisted.
+const keySlot = createRequire(require.resolve('ioredis'))('cluster-key-slot') as (key: string) => number
+
+export interface RedisStorageOptions {
+  /** Treat the URL's host(s) as seed nodes of a Redis Cluster. */
+  readonly cluster?: boolean | undefined
+  /** Independent clients used round-robin (default 1); see the note at the top of this file. */
+  readonly poolSize?: number | undefined
+}
+
+type Client = Redis | Cluster
+
+function storageError(message: string, cause?: unknown): StorageError {
+  return new StorageError('CACHEME_STORAGE', `redis: ${message}`, { cause })
+}
+
+function closedError(): StorageError {
+  return new StorageError('CACHEME_CLOSED', 'redis: storage is closed')
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}
+
+/** PX takes a positive integer. */
+function px(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs))
+}
+
+/**
+ * Seed nodes and shared options of a cluster URL: `redis[s]://[user:pass@]host:port[,host:port…]`.
+ * (ioredis parses standalone URLs itself, but a cluster takes a node list.)
+ */
+function clusterConfig(url: string): { nodes: ClusterNode[]; redisOptions: RedisOptions } {
+  const match = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)(\/[^?#]*)?(?:[?#].*)?$/i.exec(url)
+  if (match === null)
+    throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', `bad redis url ${redact(url)}`)
+  const [, scheme, auth, hosts, path] = match as unknown as [
+    string,
+    string,
+    string | undefined,
+    string,
+    string?,
+  ]
+  if (path !== undefined && path !== '' && path !== '/' && path !== '/0') {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      'redis cluster has database 0 only; drop the /db path',
+    )
+  }
+  const nodes = hosts.split(',').map((host): ClusterNode => {
+    const parsed = new URL(`redis://${host}`)
+    return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }
+  })
+  const redisOptions: RedisOptions = {}
+  if (auth !== undefined) {
+    const [user = '', password] = auth.split(':', 2) as [string, string?]
+    if (user !== '') redisOptions.username = decodeURIComponent(user)
+    if (password !== undefined) redisOptions.password = decodeURIComponent(password)
+  }
+  if (scheme.toLowerCase() === 'rediss') redisOptions.tls = {}
+  return { nodes, redisOptions }
+}
+
+async function connect(url: string, cluster: boolean): Promise<Client> {
+  let lastError: unknown
+  let client: Client
+  if (cluster) {
+    const { nodes, redisOptions } = clusterConfig(url)
+    client = new Cluster(nodes, { lazyConnect: true, redisOptions })
+  } else {
+    client = new Redis(url, { lazyConnect: true })
+  }
+  // Without a listener ioredis prints every connection error; failed commands reject on their own.
+  client.on('error', (error: unknown) => {
+    lastError = error
+  })
+  try {
+    await client.connect()
+    // A cluster node answers standalone commands until a batch crosses slots: refuse it up front.
+    const info = await client.info('cluster')
+    const clusterEnabled = /cluster_enabled:1/.test(info)
+    if (clusterEnabled && !cluster) throw new Error('the server is a Redis Cluster node: pass cluster: true')
+    if (!clusterEnabled && cluster)
+      throw new Error('cluster: true, but the server is not a Redis Cluster node')
+    // ioredis connects to each node on first use: reach every master now, so that a dead one fails
+    // open and the first batch pays no connection setup.
+    if (client instanceof Cluster) await Promise.all(client.nodes('master').map((node) => node.ping()))
+    return client
+  } catch (error) {
+    client.disconnect()
+    const first = error instanceof Error ? error.message : String(error)
+    // A cluster's "Failed to refresh slots cache" keeps the node's own answer in lastNodeError.
+    const nodeError = (lastError as { lastNodeError?: unknown } | undefined)?.lastNodeError ?? lastError
+    const last = nodeError instanceof Error ? nodeError.message : undefined
+    const reason = last === undefined || last === first ? first : `${first} (${last})`
+    throw storageError(`cannot connect to ${redact(url)}: ${reason}`, error)
+  }
+}
+
+/**
+ * Indexes of `keys` grouped as a cluster pipeline needs them: by the nodes serving the slot (one
+ * pipeline each), then by slot (one multi-key command each).
+ */
+function groupForCluster(cluster: Cluster, keys: readonly string[]): number[][][] {
+  const byNode = new Map<string, Map<number, number[]>>()
+  keys.forEach((key, index) => {
+    const slot = keySlot(key)
+    // Unknown owner (slots not loaded): a group of its own; ioredis then routes the pipeline itself.
+    const node = cluster.slots[slot]?.join(';') ?? `slot ${slot}`
+    let slots = byNode.get(node)
+    if (slots === undefined) {
+      slots = new Map()
+      byNode.set(node, slots)
+    }
+    const indexes = slots.get(slot)
+    if (indexes === undefined) slots.set(slot, [index])
+    else indexes.push(index)
+  })
+  return [...byNode.values()].map((slots) => [...slots.values()])
+}
+
+/** Runs a pipeline, throwing the first command error. */
+async function run(pipeline: ReturnType<Client['pipeline']>): Promise<unknown[]> {
+  const results = (await pipeline.exec()) ?? []
+  return results.map(([error, value]) => {
+    if (error) throw error
+    return value
+  })
+}
+
+export class RedisStorage implements RemoteStorage {
+  readonly maxKeyLength = MAX_KEY_LENGTH
+  readonly #clients: readonly Client[]
+  #next = 0
+  #closed = false
+
+  private constructor(clients: readonly Client[]) {
+    this.#clients = clients
+  }
+
+  /** Connects every client and checks the server matches the `cluster` option. */
+  static async open(url: string, options: RedisStorageOptions = {}): Promise<RedisStorage> {
+    const cluster = options.cluster ?? false
+    if (typeof cluster !== 'boolean') {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `redis cluster must be a boolean; got ${cluster}`,
+      )
+    }
+    const poolSize = options.poolSize ?? 1
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `redis poolSize must be an integer from 1 to 64; got ${String(poolSize)}`,
+      )
+    }
+    const opened = await Promise.allSettled(Array.from({ length: poolSize }, () => connect(url, cluster)))
+    const clients = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    const failed = opened.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failed !== undefined) {
+      for (const client of clients) client.disconnect()
+      throw failed.reason
+    }
+    return new RedisStorage(clients)
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const client = this.#client()
+    try {
+      return (await client.getBuffer(key)) ?? undefined
+    } catch (error) {
+      throw storageError(`GET failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return []
+    const client = this.#client()
+    try {
+      if (!(client instanceof Cluster)) {
+        return (await client.mgetBuffer(...keys)).map((value) => value ?? undefined)
+      }
+      const values = new Array<Buffer | undefined>(keys.length).fill(undefined)
+      await Promise.all(
+        groupForCluster(client, keys).map(async (slots) => {
+          const pipeline = client.pipeline()
+          for (const indexes of slots) pipeline.mgetBuffer(...indexes.map((i) => keys[i] as string))
+          const replies = (await run(pipeline)) as (Buffer | null)[][]
+          slots.forEach((indexes, group) => {
+            const reply = replies[group] as (Buffer | null)[]
+            indexes.forEach((index, position) => {
+              values[index] = reply[position] ?? undefined
+            })
+          })
+        }),
+      )
+      return values
+    } catch (error) {
+      throw storageError(`MGET failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
+    const client = this.#client()
+    try {
+      if (ttlMs === null) await client.set(key, value)
+      else await client.set(key, value, 'PX', px(ttlMs))
+    } catch (error) {
+      throw storageError(`SET failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
+    if (entries.length === 0) return
+    const client = this.#client()
+    // Entries of one slot, in order: MSET pairs without a TTL, else one SET … PX each.
+    const write = (pipeline: ReturnType<Client['pipeline']>, slotEntries: readonly RemoteEntry[]) => {
+      if (ttlMs === null) pipeline.mset(...slotEntries.flat())
+      else for (const [key, value] of slotEntries) pipeline.set(key, value, 'PX', px(ttlMs))
+    }
+    try {
+      if (!(client instanceof Cluster)) {
+        if (ttlMs === null) await client.mset(...entries.flat())
+        else {
+          const pipeline = client.pipeline()
+          write(pipeline, entries)
+          await run(pipeline)
+        }
+        return
+      }
+      const keys = entries.map((entry) => entry[0])
+      await Promise.all(
+        groupForCluster(client, keys).map(async (slots) => {
+          const pipeline = client.pipeline()
+          for (const indexes of slots)
+            write(
+              pipeline,
+              indexes.map((i) => entries[i] as RemoteEntry),
+            )
+          await run(pipeline)
+        }),
+      )
+    } catch (error) {
+      throw storageError(`batch SET failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    const client = this.#client()
+    try {
+      await client.del(key)
+    } catch (error) {
+      throw storageError(`DEL failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async removeMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return
+    const client = this.#client()
+    try {
+      if (!(client instanceof Cluster)) {
+        await client.del(...keys)
+        return
+      }
+      await Promise.all(
+        groupForCluster(client, keys).map(async (slots) => {
+          const pipeline = client.pipeline()
+          for (const indexes of slots) pipeline.del(...indexes.map((i) => keys[i] as string))
+          await run(pipeline)
+        }),
+      )
+    } catch (error) {
+      throw storageError(`DEL failed: ${(error as Error).message}`, error)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await Promise.all(
+      this.#clients.map(async (client) => {
+        // QUIT waits for replies still due; a client that lost its server just drops the socket.
+        await client.quit().catch(() => client.disconnect())
+      }),
+    )
+  }
+
+  #client(): Client {
+    if (this.#closed) throw closedError()
+    const clients = this.#clients
+    if (clients.length === 1) return clients[0] as Client
+    this.#next = (this.#next + 1) % clients.length
+    return clients[this.#next] as Client
+  }
+}
+
+/** Opens a `redis://` or `rediss://` storage (see RedisStorage). */
+export function openRedis(url: string, options: RedisStorageOptions = {}): Promise<RedisStorage> {
+  return RedisStorage.open(url, options)
+}
