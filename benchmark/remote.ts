@@ -1,0 +1,429 @@
+// What cacheme costs on top of a server round trip (issue #3): for each server backend — Redis,
+// PostgreSQL, MySQL, MongoDB — throughput of get, set and getAll(20) through cacheme against the raw
+// driver doing the same round trip, in one run, in interleaved rounds.
+//
+//   cacheme get        `await get(node)` on a warm key; the node class has one remote tier and no
+//                      local one, so every get is a round trip (adapter.get) plus msgpack decode
+//   cacheme set        `await refresh(node)`: load (an in-memory array), msgpack encode, adapter.set
+//   cacheme getAll     `await getAll(20 nodes)`: one batch read (adapter.getMany), all hits
+//   raw                the statement the adapter issues, sent through its own client/pool of the
+//                      same size, on the same keys of the same table, returning the driver's rows /
+//                      Buffers (no decode; set writes a payload encoded once up front)
+//
+// Every contender keeps CONCURRENCY requests in flight over a bounded number of operations; keys
+// in flight at once are distinct, so cacheme never coalesces two requests into one round trip (its
+// coalesced-hit and miss counters are printed to show it). Each run uses its own table, collection
+// and key prefix and removes them at the end. Prints figures, asserts nothing.
+//
+//   npm run bench:remote            (node dist/benchmark/remote.js [--quick])
+//   REDIS_URL, POSTGRES_URL, MYSQL_URL, MONGO_URL override the loopback defaults of
+//   scripts/services.sh; a backend that does not answer is skipped.
+
+import { Redis } from 'ioredis'
+import { MongoClient } from 'mongodb'
+import { createPool } from 'mysql2/promise'
+import { Pool } from 'pg'
+import {
+  Cache,
+  close,
+  get,
+  getAll,
+  MsgPackSerializer,
+  Node,
+  refresh,
+  registerStorage,
+  Storage,
+  setPrefix,
+  stats,
+} from '../lib'
+import { machine } from './machine'
+
+const quick = process.argv.includes('--quick')
+const verbose = process.argv.includes('--verbose')
+/** BENCH_BACKENDS=redis,mysql runs only those backends. */
+const only = process.env.BENCH_BACKENDS?.split(',')
+const trace = (message: string) => {
+  if (verbose) console.error(`    [${new Date().toISOString().slice(11, 23)}] ${message}`)
+}
+const KEYS = 10_000
+const BATCH = 20
+const CONCURRENCY = 32
+const ROUNDS = 3
+/** Operations per contender per round (a getAll counts as one operation of BATCH keys). */
+const OPS = { get: quick ? 2_000 : 10_000, set: quick ? 2_000 : 10_000, getAll: quick ? 500 : 5_000 }
+const TTL_MS = 3_600_000
+/** Pool size of both sides of the SQL backends (the adapters' default) and of MongoDB (likewise). */
+const SQL_POOL = 10
+const MONGO_POOL = 100
+
+const RUN = `bench_${process.pid}_${Date.now().toString(36)}`
+const URLS = {
+  redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  postgresql: process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test',
+  mysql: process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  mongodb: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/test',
+}
+
+interface User {
+  id: number
+  name: string
+  email: string
+}
+
+const users: User[] = Array.from({ length: KEYS }, (_, id) => ({
+  id,
+  name: `user ${id}`,
+  email: `user${id}@example.com`,
+}))
+
+// Keys in a shuffled order, walked in sequence: the CONCURRENCY (× BATCH) keys in flight at any
+// moment are distinct. A fixed LCG seed gives every run the same order.
+function shuffled(count: number): number[] {
+  const ids = Array.from({ length: count }, (_, i) => i)
+  let seed = 12345
+  for (let i = count - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) >>> 0
+    const j = seed % (i + 1)
+    ;[ids[i], ids[j]] = [ids[j] as number, ids[i] as number]
+  }
+  return ids
+}
+
+// FerretDB 1.x (standing in for MongoDB in scripts/services.sh) on SQLite answers every filter by
+// scanning the collection, so a read or upsert costs time linear in the number of documents and
+// warming 10k keys alone takes many minutes: there, 1,000 keys (still > CONCURRENCY × BATCH, so
+// keys in flight stay distinct) and 2% of the operations.
+const SCALE: Record<Backend, { keys: number; ops: number }> = {
+  redis: { keys: KEYS, ops: 1 },
+  postgresql: { keys: KEYS, ops: 1 },
+  mysql: { keys: KEYS, ops: 1 },
+  mongodb: { keys: 1_000, ops: 0.02 },
+}
+
+const serializer = new MsgPackSerializer()
+/** The payloads cacheme stores for each user, for the raw writes. */
+const payloads: Buffer[] = users.map((user) => serializer.dumps(user))
+
+type Backend = 'redis' | 'postgresql' | 'mysql' | 'mongodb'
+
+/** A node class per backend: that backend as its only tier. */
+function nodeClass(storage: Backend) {
+  return class extends Node<User> {
+    static meta = { version: 'v1', caches: [new Cache({ storage, ttl: TTL_MS })] }
+    constructor(readonly id: number) {
+      super()
+    }
+    key() {
+      return `user:${this.id}`
+    }
+    async load(): Promise<User> {
+      return users[this.id] as User
+    }
+  }
+}
+
+/** The key cacheme stores `user:id` under (prefix set below, version v1). */
+const storedKey = (id: number) => `${RUN}:user:${id}:v1`
+const keys: string[] = users.map((user) => storedKey(user.id))
+
+/** The raw side of one backend: the adapter's statements, issued directly. */
+interface Raw {
+  get(key: string): Promise<unknown>
+  set(key: string, value: Buffer): Promise<unknown>
+  getMany(keys: string[]): Promise<unknown>
+  /** Removes what this run stored, then closes the client. */
+  drop(): Promise<void>
+}
+
+async function rawRedis(url: string): Promise<Raw> {
+  const client = new Redis(url, { lazyConnect: true })
+  client.on('error', () => {})
+  await client.connect()
+  return {
+    get: (key) => client.getBuffer(key),
+    set: (key, value) => client.set(key, value, 'PX', TTL_MS),
+    getMany: (keys) => client.mgetBuffer(...keys),
+    async drop() {
+      for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000))
+      await client.quit()
+    },
+  }
+}
+
+async function rawPostgres(url: string, table: string): Promise<Raw> {
+  const pool = new Pool({ connectionString: url, max: SQL_POOL })
+  pool.on('error', () => {})
+  const t = `"${table}"`
+  const live = '(expire IS NULL OR expire > now())'
+  const expire = "now() + $1::double precision * interval '1 millisecond'"
+  // lib/storages/postgresql.ts: get, getMany and upsert(1), verbatim.
+  const getSql = `SELECT value FROM ${t} WHERE key = $1 AND ${live}`
+  const getManySql = `SELECT key, value FROM ${t} WHERE key = ANY($1::varchar[]) AND ${live}`
+  const setSql = `INSERT INTO ${t} (key, value, expire, updated_at) VALUES ($2, $3, ${expire}, now())
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire, updated_at = EXCLUDED.updated_at`
+  return {
+    get: async (key) => (await pool.query(getSql, [key])).rows[0]?.value,
+    set: (key, value) => pool.query(setSql, [TTL_MS, key, value]),
+    getMany: async (keys) => (await pool.query(getManySql, [keys])).rows,
+    async drop() {
+      await pool.query(`DROP TABLE IF EXISTS ${t}`)
+      await pool.end()
+    },
+  }
+}
+
+async function rawMysql(url: string, table: string): Promise<Raw> {
+  const pool = createPool({ uri: url, connectionLimit: SQL_POOL, waitForConnections: true, queueLimit: 0 })
+  const t = `\`${table}\``
+  // lib/storages/mysql.ts: get is getMany of one key; a batch of 20 keys is padded to 32 by
+  // repeating the last key (one prepared statement per power of two); set is a one-row upsert.
+  const select = (n: number) =>
+    `SELECT \`key\`, value FROM ${t}
+WHERE \`key\` IN (${new Array<string>(n).fill('?').join(', ')}) AND (expire IS NULL OR expire > UTC_TIMESTAMP(3))`
+  const getSql = select(1)
+  const padded = 2 ** Math.ceil(Math.log2(BATCH))
+  const getManySql = select(padded)
+  const setSql = `INSERT INTO ${t} (\`key\`, value, expire, updated_at)
+VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3))
+ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_at = VALUES(updated_at)`
+  return {
+    get: async (key) => ((await pool.execute(getSql, [key]))[0] as { value: Buffer }[])[0]?.value,
+    set: (key, value) => pool.execute(setSql, [key, value, TTL_MS * 1000]),
+    getMany: async (keys) => {
+      const params = keys.slice()
+      const last = params[params.length - 1] as string
+      while (params.length < padded) params.push(last)
+      return (await pool.execute(getManySql, params))[0]
+    },
+    async drop() {
+      await pool.query(`DROP TABLE IF EXISTS ${t}`)
+      await pool.end()
+    },
+  }
+}
+
+async function rawMongo(url: string, collectionName: string): Promise<Raw> {
+  const client = new MongoClient(url, { maxPoolSize: MONGO_POOL })
+  await client.connect()
+  const collection = client
+    .db()
+    .collection<{ key: string; value: Buffer; expire: Date | null }>(collectionName)
+  const live = () => ({ $or: [{ expire: null }, { expire: { $gt: new Date() } }] })
+  // lib/storages/mongodb.ts: findOne, find $in (first batch holds every match), and the upsert its
+  // set sends as a one-operation bulkWrite (the same `update` command as updateOne).
+  return {
+    get: async (key) =>
+      (
+        await collection.findOne(
+          { key, ...live() },
+          { projection: { _id: 0, value: 1 }, promoteBuffers: true },
+        )
+      )?.value,
+    set: (key, value) => {
+      const now = new Date()
+      return collection.updateOne(
+        { key },
+        { $set: { value, expire: new Date(now.getTime() + TTL_MS), updated_at: now } },
+        { upsert: true },
+      )
+    },
+    getMany: (keys) =>
+      collection
+        .find(
+          { key: { $in: keys }, ...live() },
+          {
+            projection: { _id: 0, key: 1, value: 1 },
+            promoteBuffers: true,
+            limit: keys.length,
+            batchSize: keys.length,
+          },
+        )
+        .toArray(),
+    async drop() {
+      await collection.drop().catch(() => {})
+      await client.close()
+    },
+  }
+}
+
+/** Runs op(0) … op(total − 1) with at most CONCURRENCY in flight; returns elapsed nanoseconds. */
+async function drive(total: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0
+  const start = process.hrtime.bigint()
+  const worker = async () => {
+    while (next < total) await op(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, total) }, worker))
+  return Number(process.hrtime.bigint() - start)
+}
+
+type Op = 'get' | 'set' | 'getAll'
+type Side = 'raw' | 'cacheme'
+type Runner = (i: number) => Promise<unknown>
+
+interface Row {
+  backend: string
+  op: string
+  raw: number
+  cacheme: number
+}
+
+let rawMisses = 0
+
+async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]> {
+  const UserNode = nodeClass(backend)
+  const { keys: keyCount, ops: scale } = SCALE[backend]
+  const order = shuffled(keyCount)
+  const idAt = (i: number) => order[i % keyCount] as number
+  const batchIds = (i: number) => Array.from({ length: BATCH }, (_, j) => idAt(i * BATCH + j))
+  // Warm every key through cacheme (misses, loads, one batch write per getAll).
+  trace(`${label} warming ${keyCount} keys`)
+  for (let i = 0; i < keyCount; i += 500) {
+    await getAll(Array.from({ length: Math.min(500, keyCount - i) }, (_, j) => new UserNode(i + j)))
+  }
+  const counted = (value: unknown) => {
+    if (value === undefined || value === null) rawMisses++
+  }
+  const runners: Record<Op, Record<Side, Runner>> = {
+    get: {
+      raw: async (i) => counted(await raw.get(keys[idAt(i)] as string)),
+      cacheme: (i) => get(new UserNode(idAt(i))),
+    },
+    set: {
+      raw: (i) => {
+        const id = idAt(i)
+        return raw.set(keys[id] as string, payloads[id] as Buffer)
+      },
+      cacheme: (i) => refresh(new UserNode(idAt(i))),
+    },
+    getAll: {
+      raw: async (i) => {
+        const found = (await raw.getMany(batchIds(i).map((id) => keys[id] as string))) as unknown[]
+        if (found.length !== BATCH || found.some((value) => value === null)) rawMisses++
+      },
+      cacheme: (i) => getAll(batchIds(i).map((id) => new UserNode(id))),
+    },
+  }
+  const before = stats(UserNode)
+  const rows: Row[] = []
+  for (const op of ['get', 'set', 'getAll'] as const) {
+    // At most one pass over the keys per round: a request that lags far behind could otherwise
+    // still be in flight when its keys come round again, and cacheme would join it (coalesce).
+    const total = Math.min(Math.round(OPS[op] * scale), Math.floor(keyCount / (op === 'getAll' ? BATCH : 1)))
+    const sides: Side[] = ['raw', 'cacheme']
+    // Warm-up (connections, prepared statements, JIT), not timed.
+    for (const side of sides) {
+      trace(`${label} ${op} ${side} warm-up`)
+      await drive(Math.min(total, 1_000), runners[op][side])
+    }
+    const elapsed: Record<Side, number> = { raw: 0, cacheme: 0 }
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which side goes first; each round walks a different stretch of the key order.
+      for (let k = 0; k < sides.length; k++) {
+        const side = sides[(round + k) % sides.length] as Side
+        const offset = round * total
+        trace(`${label} ${op} ${side} round ${round + 1}`)
+        elapsed[side] += await drive(total, (i) => (runners[op][side] as Runner)(offset + i))
+      }
+    }
+    const perSec = (side: Side) => (ROUNDS * total) / (elapsed[side] / 1e9)
+    rows.push({
+      backend: scale === 1 ? label : `${label}†`,
+      op: op === 'getAll' ? `getAll(${BATCH})` : op,
+      raw: perSec('raw'),
+      cacheme: perSec('cacheme'),
+    })
+  }
+  const after = stats(UserNode)
+  // get and getAll must have been hits answered by their own round trip, refresh a load each.
+  const misses = after.missCount - before.missCount
+  const coalesced = after.coalescedHits - before.coalescedHits
+  const errors = after.storageErrorCount + after.decodeErrorCount
+  if (misses !== 0 || coalesced !== 0 || errors !== 0) {
+    console.log(
+      `  ${label}: cacheme misses ${misses}, coalesced hits ${coalesced}, absorbed errors ${errors}`,
+    )
+  }
+  return rows
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+
+async function main(): Promise<void> {
+  console.log(`machine: ${machine()}`)
+  console.log(
+    `remote round trips${quick ? ' (--quick)' : ''}: ${CONCURRENCY} in flight, ${ROUNDS} interleaved rounds of ` +
+      `${fmt(OPS.get)} get / ${fmt(OPS.set)} set / ${fmt(OPS.getAll)} getAll(${BATCH}) per contender, ` +
+      `${fmt(KEYS)} warm keys, ${payloads[0]?.length}-byte msgpack values; SQL pools ${SQL_POOL}, MongoDB pool ${MONGO_POOL}`,
+  )
+  setPrefix(RUN)
+  const table = RUN
+  const backends: [Backend, string, () => Promise<Raw>, Storage][] = [
+    ['redis', 'Redis', () => rawRedis(URLS.redis), new Storage({ url: URLS.redis })],
+    [
+      'postgresql',
+      'PostgreSQL',
+      () => rawPostgres(URLS.postgresql, table),
+      new Storage({ url: URLS.postgresql, table, poolSize: SQL_POOL }),
+    ],
+    [
+      'mysql',
+      'MySQL (MariaDB)',
+      () => rawMysql(URLS.mysql, table),
+      new Storage({ url: URLS.mysql, table, poolSize: SQL_POOL }),
+    ],
+    [
+      'mongodb',
+      'MongoDB (FerretDB)',
+      () => rawMongo(URLS.mongodb, table),
+      new Storage({ url: URLS.mongodb, collection: table, poolSize: MONGO_POOL }),
+    ],
+  ]
+  const rows: Row[] = []
+  for (const [backend, label, openRaw, storage] of backends) {
+    if (only !== undefined && !only.includes(backend)) continue
+    let raw: Raw | undefined
+    try {
+      // cacheme opens first: it creates the table / collection indexes the raw side then shares.
+      await registerStorage(backend, storage)
+      raw = await openRaw()
+    } catch (error) {
+      console.log(`  ${label}: skipped (${(error as Error).message})`)
+      await raw?.drop().catch(() => {})
+      continue
+    }
+    try {
+      const started = Date.now()
+      rows.push(...(await measure(backend, label, raw)))
+      console.log(`  ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    } finally {
+      await raw.drop()
+    }
+  }
+  await close()
+  if (rawMisses > 0) console.log(`  raw reads that found nothing: ${rawMisses}`)
+
+  console.log('\n| backend | op | raw driver ops/s | cacheme ops/s | cacheme / raw | cacheme overhead |')
+  console.log('|---|---|--:|--:|--:|--:|')
+  for (const row of rows) {
+    const ratio = row.cacheme / row.raw
+    console.log(
+      `| ${row.backend} | ${row.op} | ${fmt(row.raw)} | ${fmt(row.cacheme)} | ${ratio.toFixed(2)} | ${((1 - ratio) * 100).toFixed(1)}% |`,
+    )
+  }
+  if (rows.some((row) => row.backend.endsWith('†'))) {
+    console.log(
+      `† ${SCALE.mongodb.keys.toLocaleString('en-US')} keys and 2% of the operations, at most one pass over the keys per round (FerretDB scans the collection per query).`,
+    )
+  }
+  console.log(
+    `\nget = await get(node), one remote tier and no local one; set = await refresh(node) (load, encode, ` +
+      `adapter.set); getAll(${BATCH}) = one adapter.getMany; getAll ops/s are calls (× ${BATCH} keys). ` +
+      'Overhead = 1 − cacheme/raw; negative means cacheme measured faster (noise).',
+  )
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
