@@ -56,8 +56,10 @@ for (const backend of backends) {
 
     test.serial(`${backend.name}: registerStorage opens the server storage`, async (t) => {
       await registerStorage(local, new Storage({ url: 'local://tlfu', size: 100 }))
-      await registerStorage(remote, new Storage({ url: backend.url, ...backend.options }))
-      t.pass()
+      const storage = new Storage({ url: backend.url, ...backend.options })
+      await registerStorage(remote, storage)
+      t.not(storage.adapter, undefined)
+      t.false(storage.closed)
     })
 
     test.serial(`${backend.name}: a miss loads once and writes the server tier`, async (t) => {
