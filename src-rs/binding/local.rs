@@ -25,22 +25,28 @@ struct Storage {
 }
 
 impl Storage {
-    /// Publishes the slots freed by the last operation that are still free (a slot freed and reused
-    /// within the operation holds a new value).
+    /// Publishes the slots freed by the last operation in the shared buffer.
     fn publish_freed(&self, cache: &mut LocalCache) {
         if cache.freed_len() == 0 {
             return;
         }
-        let mut count = 0;
-        let freed: Vec<u32> = cache.freed().collect();
-        for slot in freed {
-            if !cache.is_live(slot) {
-                count += 1;
-                self.freed[count].set(slot as i32);
-            }
+        let freed = still_free(cache);
+        for (i, &slot) in freed.iter().enumerate() {
+            self.freed[i + 1].set(slot);
         }
-        self.freed[0].set(count as i32);
+        self.freed[0].set(freed.len() as i32);
     }
+}
+
+/// Drains the slots freed by the last operation, keeping those still free: a slot freed and reused
+/// within the operation holds a new value.
+fn still_free(cache: &mut LocalCache) -> Vec<i32> {
+    let freed: Vec<u32> = cache.freed().collect();
+    freed
+        .into_iter()
+        .filter(|&slot| !cache.is_live(slot))
+        .map(|slot| slot as i32)
+        .collect()
 }
 
 const NOT_A_STRING: &CStr = c"CACHEME_INVALID_KEY";
@@ -192,13 +198,7 @@ unsafe extern "C" fn set_many(
     let read = for_each_key(env, call.args[0], |key| {
         slots.push(cache.insert(key, ttl) as i32);
     });
-    let freed: Vec<u32> = cache.freed().collect();
-    slots.extend(
-        freed
-            .into_iter()
-            .filter(|&slot| !cache.is_live(slot))
-            .map(|slot| slot as i32),
-    );
+    slots.extend(still_free(&mut cache));
     match read {
         Ok(()) => raw::int32_array(env, &slots),
         Err(()) => key_error(env),
