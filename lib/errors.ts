@@ -10,6 +10,7 @@ export type CachemeErrorCode =
   | 'CACHEME_INVALID_STORAGE_URL'
   | 'CACHEME_SERIALIZATION'
   | 'CACHEME_STORAGE'
+  | 'CACHEME_TIMEOUT'
   | 'CACHEME_CLOSED'
 
 export class CachemeError extends Error {

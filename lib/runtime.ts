@@ -9,6 +9,7 @@ import { InvalidArgumentError, NodeDefinitionError } from './errors'
 import { native } from './native'
 import { knownNodes, Node, type NodeClass, type NodeMeta } from './node'
 import { defaultSerializer } from './serializers'
+import { badTag, tagOf } from './serializers/frame'
 import { isSerializer, type Serializer } from './serializers/serializer'
 import type { LocalStore } from './storages/local'
 import type { RemoteStorage } from './storages/remote'
@@ -25,6 +26,8 @@ export interface Tier {
   readonly local: LocalStore | undefined
   readonly remote: RemoteStorage | undefined
   readonly serializer: Serializer
+  /** The serializer's header tag (serializers/frame.ts). */
+  readonly tag: number
 }
 
 export type LoadAll = (nodes: readonly Node<unknown>[]) => Promise<unknown>
@@ -134,6 +137,8 @@ function resolve(runtime: NodeRuntime, cls: NodeClass): void {
   if (meta.serializer !== undefined && !isSerializer(meta.serializer)) {
     throw definitionError(runtime, 'serializer must be an object with dumps(value) and loads(buffer) methods')
   }
+  const tagProblem = meta.serializer === undefined ? undefined : badTag(meta.serializer)
+  if (tagProblem !== undefined) throw definitionError(runtime, tagProblem)
   if (meta.doorkeeper !== undefined && !(meta.doorkeeper instanceof BloomFilter)) {
     throw definitionError(runtime, 'doorkeeper must be a BloomFilter')
   }
@@ -151,13 +156,15 @@ function resolve(runtime: NodeRuntime, cls: NodeClass): void {
       throw definitionError(runtime, `storage ${JSON.stringify(cache.storage)} is listed twice`)
     seen.add(cache.storage)
     const storage = storageNamed(cache.storage)
+    const serializer = meta.serializer ?? storage.serializer ?? defaultSerializer
     return {
       index,
       name: cache.storage,
       ttl: cache.ttl,
       local: storage.local,
-      remote: storage.adapter,
-      serializer: meta.serializer ?? storage.serializer ?? defaultSerializer,
+      remote: storage.bounded,
+      serializer,
+      tag: tagOf(serializer),
     }
   })
   const first = tiers[0] as Tier

@@ -3,7 +3,9 @@
 //
 // undefined and null are values like any other: `load()` may return either and it is cached. A local
 // store answers undefined for a miss, so an undefined value is stored there as the UNDEFINED sentinel;
-// remote tiers store it as an empty payload, which no serializer produces for a real value.
+// remote tiers store it as an empty payload. Every other payload is the serializer's bytes behind a
+// two-byte header naming the serializer (serializers/frame.ts), so bytes from another serializer or
+// from outside cacheme read as a miss, never as data.
 //
 // Errors on the read path (get, getAll): a payload that does not decode, or a remote read that fails,
 // is a miss; a fill-back or write-back that fails leaves the value returned. Each is counted on the
@@ -14,6 +16,7 @@
 import { CachemeError, SerializationError, StorageError } from './errors'
 import { type CacheErrorKind, report } from './events'
 import type { NodeRuntime, Tier } from './runtime'
+import { frame, unframe } from './serializers/frame'
 import type { RemoteEntry } from './storages/remote'
 
 export const UNDEFINED: unique symbol = Symbol('cacheme.undefined')
@@ -65,7 +68,7 @@ export function encode(tier: Tier, value: unknown): Buffer {
       `serializer of ${tier.name} returned an empty payload`,
     )
   }
-  return payload
+  return frame(tier.tag, payload)
 }
 
 /** The decoded value, or MISS (a payload that does not decode is absorbed as a miss). */
@@ -73,7 +76,7 @@ export function decode(runtime: NodeRuntime, tier: Tier, key: string, payload: B
   if (payload === undefined) return MISS
   if (payload.length === 0) return undefined
   try {
-    return tier.serializer.loads(payload)
+    return tier.serializer.loads(unframe(tier.tag, payload))
   } catch (error) {
     absorb(runtime, tier, 'decode', key, error)
     return MISS

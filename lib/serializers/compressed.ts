@@ -4,16 +4,18 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import { JSONSerializer } from './json'
 import { MsgPackSerializer } from './msgpack'
-import { guard, type Serializer } from './serializer'
+import { guard, type Serializer, TAGS } from './serializer'
 import { V8Serializer } from './v8'
 
 const LEVEL = 3
 
 class Compressed implements Serializer {
+  readonly tag: number
   readonly #inner: Serializer
 
-  constructor(inner: Serializer) {
+  constructor(inner: Serializer & { readonly tag: number }) {
     this.#inner = inner
+    this.tag = TAGS.compressed + inner.tag
   }
 
   dumps(value: unknown): Buffer {

@@ -1,5 +1,5 @@
 import { SerializationError } from '../errors'
-import { guard, type Serializer } from './serializer'
+import { guard, type Serializer, TAGS } from './serializer'
 
 // JSON.stringify silently drops functions and symbols (and turns a top-level one into `undefined`),
 // which would cache something other than what was loaded. The replacer refuses them instead; BigInt
@@ -14,6 +14,8 @@ function strict(_key: string, value: unknown): unknown {
 
 /** UTF-8 JSON. Plain objects, arrays, strings, numbers, booleans and null; Dates become strings. */
 export class JSONSerializer implements Serializer {
+  readonly tag: number = TAGS.json
+
   dumps(value: unknown): Buffer {
     return guard('JSON encode', () => {
       const text = JSON.stringify(value, strict)

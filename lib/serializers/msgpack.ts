@@ -1,6 +1,6 @@
 import { C1, type Options, Packr } from 'msgpackr'
 import { SerializationError } from '../errors'
-import { guard, type Serializer } from './serializer'
+import { guard, type Serializer, TAGS } from './serializer'
 
 /**
  * MessagePack through msgpackr: compact and fast, and Dates round-trip. The default for remote
@@ -9,6 +9,7 @@ import { guard, type Serializer } from './serializer'
  * are refused rather than silently written as nil.
  */
 export class MsgPackSerializer implements Serializer {
+  readonly tag: number = TAGS.msgpack
   readonly #packr: Packr
 
   constructor(options: Options = {}) {

@@ -11,7 +11,17 @@ import { SerializationError } from '../errors'
 export interface Serializer {
   dumps(value: unknown): Buffer
   loads(payload: Buffer): unknown
+  /**
+   * Names the format in the two-byte header of every stored payload (see frame.ts), so that bytes
+   * written by another serializer read as a miss instead of as wrong data. Built-ins use 1–63; give
+   * a custom serializer its own number from 64 to 255 (without one it is 0, shared by all custom
+   * serializers).
+   */
+  readonly tag?: number
 }
+
+/** Tags of the built-in serializers; a compressed one is its inner tag plus COMPRESSED. */
+export const TAGS = { json: 1, msgpack: 2, v8: 3, compressed: 16 } as const
 
 /** Runs a codec step, rethrowing its failure as a SerializationError that keeps the cause. */
 export function guard<R>(what: string, step: () => R): R {

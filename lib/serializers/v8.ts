@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8'
-import { guard, type Serializer } from './serializer'
+import { guard, type Serializer, TAGS } from './serializer'
 
 /**
  * Node's structured clone (node:v8), the counterpart of Python's pickle: Map, Set, Date, BigInt,
@@ -7,6 +7,8 @@ import { guard, type Serializer } from './serializer'
  * objects and functions are refused.
  */
 export class V8Serializer implements Serializer {
+  readonly tag: number = TAGS.v8
+
   dumps(value: unknown): Buffer {
     return guard('V8 encode', () => serialize(value))
   }

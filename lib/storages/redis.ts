@@ -90,7 +90,10 @@ async function connect(url: string, cluster: boolean): Promise<Client> {
     const { nodes, redisOptions } = clusterConfig(url)
     client = new Cluster(nodes, { lazyConnect: true, redisOptions })
   } else {
-    client = new Redis(url, { lazyConnect: true })
+    // No offline queue: while ioredis reconnects, a command fails at once (the tier reads as a miss)
+    // instead of waiting out the storage timeout, and no write queued during an outage lands after
+    // a later invalidate once the server is back.
+    client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false })
   }
   // Without a listener ioredis prints every connection error; failed commands reject on their own.
   client.on('error', (error: unknown) => {

@@ -3,7 +3,9 @@
 // decides which, and registerStorage opens it.
 
 import { InvalidArgumentError, StorageError } from '../errors'
+import { badTag } from '../serializers/frame'
 import { isSerializer, type Serializer } from '../serializers/serializer'
+import { withTimeout } from './deadline'
 import { LocalStore } from './local'
 import type { RemoteStorage } from './remote'
 
@@ -24,7 +26,20 @@ export interface StorageOptions {
   readonly collection?: string | undefined
   /** Remote storages: serializer for nodes that name none (default: MsgPackSerializer). */
   readonly serializer?: Serializer | undefined
+  /**
+   * Remote storages: milliseconds one call (get, batch get, write, delete) may take before it counts
+   * as failed — a read then is a miss, a write is skipped (both reported). Bounds how long a dead
+   * server can stall a request. Default 1000; 5000 for SQLite, whose writers may wait on a file lock.
+   */
+  readonly timeout?: number | undefined
 }
+
+/** Default of `timeout`: a network round trip is well under a millisecond on a healthy server. */
+const DEFAULT_TIMEOUT_MS = 1000
+/** SQLite's default matches its busy_timeout: a writer may legitimately wait that long for the lock. */
+const SQLITE_TIMEOUT_MS = 5000
+/** setTimeout's largest delay. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 type Scheme = 'local' | 'sqlite' | 'redis' | 'mongodb' | 'postgresql' | 'mysql'
 
@@ -43,11 +58,11 @@ const SCHEMES: Readonly<Record<string, Scheme>> = {
 /** Options each kind of storage understands (besides url). */
 const OPTIONS: Readonly<Record<Scheme, readonly string[]>> = {
   local: ['size'],
-  sqlite: ['table', 'poolSize', 'serializer'],
-  redis: ['cluster', 'poolSize', 'serializer'],
-  mongodb: ['database', 'collection', 'poolSize', 'serializer'],
-  postgresql: ['table', 'poolSize', 'serializer'],
-  mysql: ['table', 'poolSize', 'serializer'],
+  sqlite: ['table', 'poolSize', 'serializer', 'timeout'],
+  redis: ['cluster', 'poolSize', 'serializer', 'timeout'],
+  mongodb: ['database', 'collection', 'poolSize', 'serializer', 'timeout'],
+  postgresql: ['table', 'poolSize', 'serializer', 'timeout'],
+  mysql: ['table', 'poolSize', 'serializer', 'timeout'],
 }
 
 function urlError(message: string): StorageError {
@@ -62,8 +77,11 @@ export class Storage {
   readonly #options: StorageOptions
   /** Everything after `scheme://`. */
   readonly #rest: string
+  /** Milliseconds each remote call may take (remote storages). */
+  readonly timeout: number
   #local: LocalStore | undefined
   #remote: RemoteStorage | undefined
+  #bounded: RemoteStorage | undefined
   #state: 'new' | 'opening' | 'open' | 'closed' = 'new'
 
   constructor(options: StorageOptions) {
@@ -101,7 +119,17 @@ export class Storage {
         'serializer must be an object with dumps(value) and loads(buffer) methods',
       )
     }
+    const tagProblem = options.serializer === undefined ? undefined : badTag(options.serializer)
+    if (tagProblem !== undefined) throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', tagProblem)
     this.serializer = options.serializer
+    const timeout = options.timeout ?? (scheme === 'sqlite' ? SQLITE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS)
+    if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= MAX_TIMEOUT_MS)) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `timeout must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}; got ${String(timeout)}`,
+      )
+    }
+    this.timeout = timeout
     if (scheme === 'local') {
       if (this.#rest !== 'lru' && this.#rest !== 'tlfu') {
         throw urlError(`local storage url must be local://lru or local://tlfu; got ${JSON.stringify(url)}`)
@@ -129,9 +157,14 @@ export class Storage {
     return this.#local
   }
 
-  /** The remote adapter, once registered (remote storages only). */
+  /** The remote adapter, once registered (remote storages only): the driver's calls, unbounded. */
   get adapter(): RemoteStorage | undefined {
     return this.#remote
+  }
+
+  /** The adapter as the framework calls it: every call bounded by `timeout`. */
+  get bounded(): RemoteStorage | undefined {
+    return this.#bounded
   }
 
   get closed(): boolean {
@@ -151,7 +184,9 @@ export class Storage {
       if (this.scheme === 'local') {
         this.#local = new LocalStore(this.#rest as 'lru' | 'tlfu', this.#options.size as number)
       } else {
-        this.#remote = await OPENERS[this.scheme](this.url, this.#rest, this.#options)
+        const adapter = await OPENERS[this.scheme](this.url, this.#rest, this.#options)
+        this.#remote = adapter
+        this.#bounded = withTimeout(adapter, `${this.scheme} storage`, this.timeout)
       }
     } catch (error) {
       this.#state = 'new'
@@ -171,9 +206,10 @@ export class Storage {
   }
 
   async close(): Promise<void> {
-    const remote = this.#remote
+    const remote = this.#bounded
     this.#state = 'closed'
     this.#remote = undefined
+    this.#bounded = undefined
     this.#local?.clear()
     this.#local = undefined
     await remote?.close()

@@ -1,0 +1,82 @@
+// The per-storage timeout (lib/storages/deadline.ts): one FIFO queue and one timer per storage.
+// These tests drive the queue with promises the test controls; the outage tests drive it with real
+// servers that are killed or frozen.
+
+import test from 'ava'
+import { InvalidArgumentError, Storage, StorageError } from '../../lib'
+import { Deadlines } from '../../lib/storages/deadline'
+import { deferred } from '../framework/helpers'
+
+const never = () => new Promise<never>(() => {})
+
+test('a call that never settles rejects with CACHEME_TIMEOUT naming the storage and the call', async (t) => {
+  const deadlines = new Deadlines('redis storage', 20)
+  const error = await t.throwsAsync(deadlines.run('getMany', never), { instanceOf: StorageError })
+  t.is(error?.code, 'CACHEME_TIMEOUT')
+  t.regex(error?.message ?? '', /^redis storage: getMany got no answer within 20 ms$/)
+  deadlines.dispose()
+})
+
+test('calls that settle in time keep their own value or error', async (t) => {
+  const deadlines = new Deadlines('s', 1000)
+  t.is(await deadlines.run('get', async () => 'value'), 'value')
+  const own = new Error('driver said no')
+  t.is(await t.throwsAsync(deadlines.run('get', async () => Promise.reject(own))), own)
+  const thrown = new Error('thrown before any promise')
+  t.is(
+    await t.throwsAsync(
+      deadlines.run('get', () => {
+        throw thrown
+      }),
+    ),
+    thrown,
+  )
+  deadlines.dispose()
+})
+
+test('among many calls, only the stalled ones time out, each after its own start', async (t) => {
+  const deadlines = new Deadlines('s', 30)
+  const quick = Array.from({ length: 500 }, (_, i) => deadlines.run('get', async () => i))
+  const stalled = [deadlines.run('get', never), deadlines.run('set', never)]
+  const later = deferred<string>()
+  const settledLate = deadlines.run('get', () => later.promise)
+  t.deepEqual(
+    await Promise.all(quick),
+    Array.from({ length: 500 }, (_, i) => i),
+  )
+  for (const call of stalled) {
+    t.is((await t.throwsAsync(call, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
+  }
+  t.is((await t.throwsAsync(settledLate, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
+  // The driver's answer arriving after the deadline is absorbed: no unhandled rejection (ava would
+  // fail this file on one) and no second settlement.
+  later.reject(new Error('late'))
+  t.is(await deadlines.run('get', async () => 'after'), 'after')
+  deadlines.dispose()
+})
+
+test('the queue stays small under sustained traffic (settled calls leave from the head)', async (t) => {
+  const deadlines = new Deadlines('s', 1000)
+  for (let round = 0; round < 50; round++) {
+    await Promise.all(Array.from({ length: 100 }, () => deadlines.run('get', async () => round)))
+  }
+  const stalled = deadlines.run('get', never)
+  t.is(deadlines.queued, 1, 'the 5,000 settled calls were dropped when the next one came in')
+  deadlines.dispose()
+  stalled.catch(() => {})
+})
+
+test('the timeout option: default 1000 ms (5000 for SQLite), validated, refused for local', (t) => {
+  t.is(new Storage({ url: 'redis://127.0.0.1:6379' }).timeout, 1000)
+  t.is(new Storage({ url: 'sqlite://:memory:' }).timeout, 5000)
+  t.is(new Storage({ url: 'postgresql://127.0.0.1/test', timeout: 250 }).timeout, 250)
+  for (const timeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '100']) {
+    const error = t.throws(() => new Storage({ url: 'redis://127.0.0.1', timeout: timeout as number }), {
+      instanceOf: InvalidArgumentError,
+    })
+    t.is(error?.code, 'CACHEME_INVALID_ARGUMENT')
+    t.regex(error?.message ?? '', /^timeout must be a number of milliseconds/)
+  }
+  const local = t.throws(() => new Storage({ url: 'local://lru', size: 10, timeout: 100 }))
+  t.regex(local?.message ?? '', /option timeout does not apply to local storage/)
+})

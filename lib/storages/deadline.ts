@@ -1,0 +1,158 @@
+// A time bound on every call to a remote storage, so that a dead or stalled server slows a request by
+// at most `timeout` per tier instead of hanging it (the framework then reads the tier as a miss, or
+// absorbs the failed write, like any other storage error).
+//
+// Drivers have timeouts of their own, but each means something else (ioredis queues commands while
+// it reconnects, pg waits for a pool connection, then for the query…), and SQLite has none. One
+// wrapper gives every backend the same bound. It does not use a setTimeout per call: every call of a
+// storage gets the same timeout, so deadlines fall due in the order calls start. A FIFO queue and
+// one timer, armed for the oldest pending call, cost a push per call instead of a timer allocation
+// and a clearTimeout on every round trip.
+
+import { StorageError } from '../errors'
+import type { RemoteEntry, RemoteStorage } from './remote'
+
+interface Pending {
+  readonly deadline: number
+  readonly operation: string
+  readonly reject: (error: StorageError) => void
+  settled: boolean
+}
+
+/** Past this many settled entries at the head, the queue array is compacted. */
+const COMPACT_AFTER = 1024
+
+export class Deadlines {
+  readonly #timeoutMs: number
+  /** Names the storage in timeout messages. */
+  readonly #what: string
+  #queue: Pending[] = []
+  #head = 0
+  #timer: NodeJS.Timeout | undefined = undefined
+
+  constructor(what: string, timeoutMs: number) {
+    this.#what = what
+    this.#timeoutMs = timeoutMs
+  }
+
+  /** What `start()` resolves to, or a CACHEME_TIMEOUT StorageError once the timeout has passed. */
+  run<T>(operation: string, start: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        deadline: performance.now() + this.#timeoutMs,
+        operation,
+        reject,
+        settled: false,
+      }
+      this.#dropSettledHead()
+      this.#queue.push(pending)
+      if (this.#timer === undefined) this.#arm(this.#timeoutMs)
+      let call: Promise<T>
+      try {
+        call = start()
+      } catch (error) {
+        call = Promise.reject(error)
+      }
+      // A call that outlives its deadline still settles later; these handlers absorb that outcome,
+      // so a late rejection is never an unhandled one.
+      call.then(
+        (value) => {
+          pending.settled = true
+          resolve(value)
+        },
+        (error: unknown) => {
+          pending.settled = true
+          reject(error)
+        },
+      )
+    })
+  }
+
+  /** Calls the queue still holds: every unsettled one, plus settled ones not yet dropped. */
+  get queued(): number {
+    return this.#queue.length - this.#head
+  }
+
+  /** Stops the timer; calls still pending settle with their storage's own outcome. */
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#queue = []
+    this.#head = 0
+  }
+
+  #arm(delayMs: number): void {
+    // unref: a pending call keeps the process alive through its socket or worker, not through this.
+    this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(delayMs))).unref()
+  }
+
+  readonly #expire = (): void => {
+    this.#timer = undefined
+    const now = performance.now()
+    const queue = this.#queue
+    let head = this.#head
+    for (; head < queue.length; head++) {
+      const pending = queue[head] as Pending
+      if (pending.settled) continue
+      if (pending.deadline > now) break
+      pending.settled = true
+      pending.reject(
+        new StorageError(
+          'CACHEME_TIMEOUT',
+          `${this.#what}: ${pending.operation} got no answer within ${this.#timeoutMs} ms`,
+        ),
+      )
+    }
+    this.#head = head
+    this.#compact()
+    if (this.#head < queue.length) this.#arm((queue[this.#head] as Pending).deadline - now)
+  }
+
+  /** Most calls end long before their deadline: drop them from the head as new ones come in. */
+  #dropSettledHead(): void {
+    const queue = this.#queue
+    let head = this.#head
+    while (head < queue.length && (queue[head] as Pending).settled) head++
+    this.#head = head
+    this.#compact()
+  }
+
+  #compact(): void {
+    const queue = this.#queue
+    if (this.#head === queue.length) {
+      queue.length = 0
+      this.#head = 0
+    } else if (this.#head > COMPACT_AFTER && this.#head * 2 > queue.length) {
+      queue.splice(0, this.#head)
+      this.#head = 0
+    }
+  }
+}
+
+/** `adapter` with every data call bounded by `timeoutMs`; `what` names the storage in errors. */
+export function withTimeout(adapter: RemoteStorage, what: string, timeoutMs: number): RemoteStorage {
+  const deadlines = new Deadlines(what, timeoutMs)
+  const bounded: RemoteStorage = {
+    maxKeyLength: adapter.maxKeyLength,
+    get: (key: string) => deadlines.run('get', () => adapter.get(key)),
+    getMany: (keys: readonly string[]) => deadlines.run('getMany', () => adapter.getMany(keys)),
+    set: (key: string, value: Buffer, ttlMs: number | null) =>
+      deadlines.run('set', () => adapter.set(key, value, ttlMs)),
+    setMany: (entries: readonly RemoteEntry[], ttlMs: number | null) =>
+      deadlines.run('setMany', () => adapter.setMany(entries, ttlMs)),
+    remove: (key: string) => deadlines.run('remove', () => adapter.remove(key)),
+    close: () => {
+      deadlines.dispose()
+      return adapter.close()
+    },
+  }
+  const removeMany = adapter.removeMany
+  if (removeMany !== undefined) {
+    bounded.removeMany = (keys: readonly string[]) =>
+      deadlines.run('removeMany', () => removeMany.call(adapter, keys))
+  }
+  // Cleanup is maintenance with its own bounded batch size, not part of any request: not bounded here.
+  const cleanupExpired = adapter.cleanupExpired
+  if (cleanupExpired !== undefined) bounded.cleanupExpired = (limit) => cleanupExpired.call(adapter, limit)
+  return bounded
+}
