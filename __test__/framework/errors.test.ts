@@ -16,6 +16,7 @@ import {
   type NodeMeta,
   refresh,
   registerStorage,
+  SerializationError,
   Storage,
   StorageError,
 } from '../../lib'
@@ -227,4 +228,52 @@ test('loadAll returning the wrong number of values rejects getAll', async (t) =>
   }
   const error = await t.throwsAsync(getAll([new Short(1), new Short(2)]), { instanceOf: NodeDefinitionError })
   t.is(error?.code, 'CACHEME_INVALID_NODE')
+})
+
+test('local sizes that are not a positive integer within the limit are refused', async (t) => {
+  for (const size of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '10' as unknown as number]) {
+    const error = await t.throwsAsync(
+      (async () => registerStorage(`size${String(size)}`, new Storage({ url: 'local://tlfu', size })))(),
+      { instanceOf: InvalidArgumentError },
+    )
+    t.is(error?.code, 'CACHEME_INVALID_ARGUMENT', `size ${String(size)}`)
+    t.regex(error?.message ?? '', /size/)
+  }
+})
+
+test('a serializer tag outside 0…255 is refused on the node and on the storage', async (t) => {
+  const badTag = { dumps: () => Buffer.from('x'), loads: () => 1, tag: 256 }
+  const Tagged = withMeta({
+    version: 'v1',
+    caches: [new Cache({ storage: 'sql', ttl: null })],
+    serializer: badTag,
+  })
+  const error = await t.throwsAsync(get(new Tagged()), { instanceOf: NodeDefinitionError })
+  t.regex(error?.message ?? '', /serializer tag must be an integer from 0 to 255; got 256/)
+  t.throws(() => new Storage({ url: 'sqlite://:memory:', serializer: { ...badTag, tag: 1.5 } }), {
+    instanceOf: InvalidArgumentError,
+    message: /serializer tag/,
+  })
+})
+
+test('a value with a function in it is refused by the default serializer and cached in no tier', async (t) => {
+  let loads = 0
+  class WithFunction extends Node<object> {
+    static meta = {
+      version: 'v1',
+      caches: [new Cache({ storage: 'local', ttl: null }), new Cache({ storage: 'sql', ttl: null })],
+    }
+    key() {
+      return 'with-function'
+    }
+    async load() {
+      loads++
+      return { id: 1, callback: () => 1 }
+    }
+  }
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const error = await t.throwsAsync(get(new WithFunction()), { instanceOf: SerializationError })
+    t.regex(error?.message ?? '', /function/)
+    t.is(loads, attempt, 'nothing was cached: the next get loads again')
+  }
 })
