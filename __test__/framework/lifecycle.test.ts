@@ -49,6 +49,26 @@ test('after close() the process exits by itself', async (t) => {
   t.is(child.stdout.trim(), 'done')
 })
 
+test('close() with SQLite requests in flight waits for the workers to exit before it resolves', async (t) => {
+  // The replies to those requests arrive while close() waits; they must not let the process exit
+  // with close() unresolved (it could: the last reply unref'ed the worker, and on a busy machine the
+  // process sometimes ended before the worker did, without running the rest of the script).
+  const child = await runChild(`
+  const storage = new c.Storage({ url: ${JSON.stringify(`sqlite://${dir.file('inflight.db')}`)}, poolSize: 1 })
+  await c.registerStorage('inflight', storage)
+  const writes = []
+  for (let i = 0; i < 64; i++) {
+    writes.push(storage.adapter.setMany([['k' + i, Buffer.alloc(64 * 1024, i)]], null))
+    // One microtask: the batch is posted to the worker before the next one starts.
+    await Promise.resolve()
+  }
+  await c.close()
+  await Promise.allSettled(writes)`)
+  t.false(child.timedOut)
+  t.is(child.code, 0)
+  t.is(child.stdout.trim(), 'done', 'close() resolved and the script went on')
+})
+
 test('an idle SQLite worker does not keep the process alive even without close()', async (t) => {
   const child = await runChild('await c.get(new N(3)); await c.get(new N(3))')
   t.false(child.timedOut)

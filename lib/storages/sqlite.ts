@@ -112,6 +112,8 @@ class WorkerConnection implements Connection {
   #values: Uint8Array[] = []
   #bytes = 0
   #failure: Error | undefined
+  /** Set by close(): the worker stays ref'ed until it has exited, whatever replies come in. */
+  #closing = false
 
   private constructor(worker: Worker) {
     this.#worker = worker
@@ -168,14 +170,20 @@ class WorkerConnection implements Connection {
   async close(): Promise<void> {
     if (this.#failure !== undefined) return
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()))
-    this.#flush()
-    this.#worker.ref()
-    this.#worker.postMessage('close')
+    if (!this.#closing) {
+      this.#closing = true
+      this.#flush()
+      // Without this, the reply to the last batch would unref the worker (#settle) and the process
+      // could exit with close() still waiting for the worker to.
+      this.#worker.ref()
+      this.#worker.postMessage('close')
+    }
     await exited
   }
 
   #request(op: number, keys: readonly string[], arg: number | null): Promise<unknown> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (this.#closing) return closed()
     if (this.#queue.length === 0) {
       if (this.#inFlight.length === 0) this.#worker.ref()
       queueMicrotask(() => this.#flush())
@@ -216,7 +224,7 @@ class WorkerConnection implements Connection {
   #settle(reply: SqliteBatchReply): void {
     const batch = this.#inFlight.shift()
     if (batch === undefined) return
-    if (this.#inFlight.length === 0 && this.#queue.length === 0) this.#worker.unref()
+    if (this.#inFlight.length === 0 && this.#queue.length === 0 && !this.#closing) this.#worker.unref()
     const blob = reply.blob
     let lengthAt = 0
     let byteAt = 0
