@@ -83,11 +83,12 @@ test('expired rows are misses on every read path and cleanupExpired deletes them
   try {
     await storage.setMany(
       Array.from({ length: 5 }, (_, i) => [`e${i}`, bytes('x')] as const),
-      30,
+      // Long enough that the read below comes before expiry even on a busy machine.
+      500,
     )
     await storage.set('forever', bytes('y'), null)
     t.is((await storage.get('e1'))?.toString(), 'x')
-    await sleep(80)
+    await sleep(600)
     t.is(await storage.get('e1'), undefined)
     t.deepEqual(await storage.getMany(['e0', 'forever']), [undefined, bytes('y')])
     t.is(await storage.cleanupExpired(3), 3)

@@ -147,7 +147,7 @@ test.serial('getAll reads each tier once and writes back in one batch', async (t
 test('local entries expire after their ttl', async (t) => {
   let loads = 0
   class ShortLocal extends Node<number> {
-    static meta = { version: 'v1', caches: [new Cache({ storage: 'local', ttl: 40 })] }
+    static meta = { version: 'v1', caches: [new Cache({ storage: 'local', ttl: 400 })] }
     key() {
       return 'short-local'
     }
@@ -157,14 +157,14 @@ test('local entries expire after their ttl', async (t) => {
   }
   t.is(await get(new ShortLocal()), 1)
   t.is(await get(new ShortLocal()), 1)
-  await sleep(120)
+  await sleep(600)
   t.is(await get(new ShortLocal()), 2)
 })
 
 test('SQLite rows expire after their ttl and are reclaimed by cleanupExpired', async (t) => {
   let loads = 0
   class ShortSql extends Node<number> {
-    static meta = { version: 'v1', caches: [new Cache({ storage: 'sql', ttl: 40 })] }
+    static meta = { version: 'v1', caches: [new Cache({ storage: 'sql', ttl: 400 })] }
     constructor(readonly id: number) {
       super()
     }
@@ -178,7 +178,7 @@ test('SQLite rows expire after their ttl and are reclaimed by cleanupExpired', a
   t.is(await get(new ShortSql(1)), 1)
   t.is(await get(new ShortSql(1)), 1)
   await getAll([new ShortSql(2), new ShortSql(3)])
-  await sleep(120)
+  await sleep(600)
   t.is(await adapter().get('cacheme:short-sql:1:v1'), undefined, 'an expired row is a miss')
   t.deepEqual(await adapter().getMany(['cacheme:short-sql:2:v1']), [undefined])
   t.is(await get(new ShortSql(1)), 4)
