@@ -1,11 +1,15 @@
 // The public API: get, getAll, invalidate, refresh, memoize, nodes, stats, setPrefix, close.
 //
-// The hot path is `get` on a hit in a local first tier: it is synchronous work inside an async
-// function — one property read for the class's runtime, one key() call, two concatenations, one
-// LocalStore.get that also counts the hit in Rust — and returns the value. Everything else (other
-// tiers, coalescing, loading, metrics of misses) is in `readThrough`.
+// The hot path is `get` on a hit in a local first tier: synchronous work — one property read for the
+// class's runtime, one key() call, two concatenations, one LocalStore.get that also counts the hit
+// in Rust — and a resolved promise of the value. Everything else (other tiers, coalescing, loading,
+// metrics of misses) is in `readThrough`, one async frame that leads or joins the key's flight.
+//
+// getAll and the remote read paths are measured against the raw drivers (benchmark/remote.ts): per
+// request they add one flight object per key (coalesce.ts), the key strings and the decode, and as
+// few promises as the async steps need.
 
-import type { OpenFlight } from './coalesce'
+import type { Flight } from './coalesce'
 import { InvalidArgumentError, NodeDefinitionError } from './errors'
 import { native } from './native'
 import { knownNodes, type Node, type NodeClass, type NodeValue } from './node'
@@ -31,6 +35,7 @@ import {
   readTier,
   readTierMany,
   UNDEFINED,
+  writesSettled,
   writeTiers,
   writeTiersMany,
 } from './tiers'
@@ -50,31 +55,49 @@ type Holder = { [RUNTIME]?: NodeRuntime } | undefined
  * The value of `node`: from the first tier that has it (filling every tier before it), else loaded
  * once however many callers ask concurrently, written to every tier, and returned.
  */
-export async function get<T>(node: Node<T>): Promise<T> {
-  const cls = node?.constructor as Holder
-  let runtime = cls?.[RUNTIME]
-  if (runtime === undefined || runtime.cls !== cls) runtime = runtimeOf(node, 'get')
-  const key = node.key()
-  if (typeof key !== 'string' || key.length === 0) throw badKey(runtime, key)
-  const stored = keyHead + key + runtime.suffix
-  const local = runtime.local
-  if (local !== undefined) {
-    const value = local.get(stored, runtime.metricsId)
-    if (value !== undefined) return (value === UNDEFINED ? undefined : value) as T
+export function get<T>(node: Node<T>): Promise<T> {
+  // Not an async function, so that a read past the local tier runs in one async frame (readThrough)
+  // rather than two; whatever throws here comes back as a rejection, as from an async function.
+  let runtime: NodeRuntime
+  let stored: string
+  try {
+    const cls = node?.constructor as Holder
+    const known = cls?.[RUNTIME]
+    runtime = known !== undefined && known.cls === cls ? known : runtimeOf(node, 'get')
+    const key = node.key()
+    if (typeof key !== 'string' || key.length === 0) throw badKey(runtime, key)
+    stored = keyHead + key + runtime.suffix
+    const local = runtime.local
+    if (local !== undefined) {
+      const value = local.get(stored, runtime.metricsId)
+      if (value !== undefined) return Promise.resolve((value === UNDEFINED ? undefined : value) as T)
+    }
+  } catch (error) {
+    return Promise.reject(error)
   }
-  return (await readThrough(runtime, node, stored, undefined)) as T
+  return readThrough(runtime, node, stored, undefined) as Promise<T>
 }
 
-/** Everything after a miss in a local first tier (or from the start without one). */
-function readThrough(runtime: NodeRuntime, node: Node<unknown>, key: string, loader: Loader | undefined) {
+/**
+ * Everything after a miss in a local first tier (or from the start without one): join the key's
+ * flight, or lead one. The leader does the work in this one async frame and settles its flight
+ * itself, so a read that nobody joins costs no promise beyond its own.
+ */
+async function readThrough(
+  runtime: NodeRuntime,
+  node: Node<unknown>,
+  key: string,
+  loader: Loader | undefined,
+): Promise<unknown> {
   if (key.length > runtime.maxKeyLength) throw keyTooLong(runtime, key)
   const flight = runtime.flights.get(key)
   if (flight !== undefined) {
     runtime.joined++
     native.metricsRecordHits(runtime.metricsId, 1)
-    return flight.promise
+    return await flight.promise
   }
-  return runtime.flights.lead(key, async (own) => {
+  const own = runtime.flights.open(key)
+  try {
     const tiers = runtime.tiers
     for (let i = runtime.firstRead; i < tiers.length; i++) {
       const tier = tiers[i] as Tier
@@ -83,15 +106,29 @@ function readThrough(runtime: NodeRuntime, node: Node<unknown>, key: string, loa
       ;(runtime.tierHits[i] as number)++
       native.metricsRecordHits(runtime.metricsId, 1)
       if (i > 0 && !own.stale) await writeTiers(runtime, tiers.slice(0, i), key, value, FILL_BACK)
+      own.resolve(value)
       return value
     }
     native.metricsRecordMisses(runtime.metricsId, 1)
     const value = await timedLoad(runtime, node, loader)
     // Doorkeeper: a key's first load only marks it; the second one caches it.
-    if (runtime.doorkeeper !== undefined && !runtime.doorkeeper.insert(key)) return value
-    if (!own.stale) await writeTiers(runtime, tiers, key, value, AFTER_LOAD)
+    const admitted = runtime.doorkeeper === undefined || runtime.doorkeeper.insert(key)
+    if (admitted && !own.stale) await writeTiers(runtime, tiers, key, value, AFTER_LOAD)
+    own.resolve(value)
     return value
-  })
+  } catch (error) {
+    own.reject(error)
+    throw error
+  }
+}
+
+/**
+ * Nanoseconds since `start` (a performance.now() reading). performance.now() is a double with
+ * sub-microsecond resolution: load times need no more, and unlike process.hrtime.bigint() it
+ * allocates nothing, which shows on refresh, a load per call.
+ */
+function nanosSince(start: number): number {
+  return (performance.now() - start) * 1e6
 }
 
 async function timedLoad(
@@ -99,14 +136,14 @@ async function timedLoad(
   node: Node<unknown>,
   loader: Loader | undefined,
 ): Promise<unknown> {
-  const start = process.hrtime.bigint()
+  const start = performance.now()
   let ok = false
   try {
     const value = await (loader === undefined ? node.load() : loader())
     ok = true
     return value
   } finally {
-    native.metricsRecordLoad(runtime.metricsId, ok, Number(process.hrtime.bigint() - start))
+    native.metricsRecordLoad(runtime.metricsId, ok, nanosSince(start))
   }
 }
 
@@ -124,17 +161,150 @@ export async function getAll<N extends Node<unknown>>(
   }
   const count = nodes.length
   if (count === 0) return []
-  const first = nodes[0] as N
-  const runtime = runtimeOf(first, 'getAll')
-  const cls = first.constructor
+  const runtime = runtimeOf(nodes[0], 'getAll')
+  const keys = storedKeys(runtime, nodes)
+  const tiers = runtime.tiers
+  const values = new Array<unknown>(count)
+  /** Where node i's value comes from: a tier index, LOADED, JOINED or REPEAT. */
+  const source = new Array<number>(count).fill(LOADED)
+  /** The flight node i leads: it is the first node of its key that the local tier did not answer. */
+  const flights = new Array<Flight | undefined>(count)
+  /** Nodes this call leads that still lack a value, and their keys. */
+  let pending: number[] = []
+  let pendingKeys: string[] = []
+  /** Node i waits on another call's flight, or repeats this call's node j (flat pairs). */
+  let joined: [node: number, flight: Flight][] | undefined
+  let repeats: number[] | undefined
 
-  // Stored keys, deduplicated: slot s holds unique key keys[s]; slotOf[i] is node i's slot.
-  const slotOf = new Array<number>(count)
-  const keys: string[] = []
-  const owners: N[] = []
-  const slots = new Map<string, number>()
+  // A local first tier answers synchronously, before any flight is consulted (as in get). Every
+  // other key joins the flight of a concurrent call, or gets one of ours that such calls can join;
+  // a flight owned by `flights` means the key came earlier in this very call.
+  const found = runtime.local?.getMany(keys)
   for (let i = 0; i < count; i++) {
-    const node = nodes[i] as N
+    const stored = found?.[i]
+    if (stored !== undefined) {
+      values[i] = fromLocal(stored)
+      source[i] = 0
+      continue
+    }
+    const key = keys[i] as string
+    const flight = runtime.flights.get(key)
+    if (flight === undefined) {
+      flights[i] = runtime.flights.open(key, flights, i)
+      pending.push(i)
+      pendingKeys.push(key)
+    } else if (flight.owner === flights) {
+      repeats ??= []
+      repeats.push(i, flight.ownerIndex)
+      source[i] = REPEAT
+    } else {
+      joined ??= []
+      joined.push([i, flight])
+      source[i] = JOINED
+    }
+  }
+
+  // A node whose value failed (load error, unencodable value) rejects its flight; the call fails
+  // with the error of the first such node.
+  let failedAt = count
+  let failure: unknown
+  const fail = (i: number, error: unknown) => {
+    ;(flights[i] as Flight).reject(error)
+    if (i < failedAt) {
+      failedAt = i
+      failure = error
+    }
+  }
+
+  try {
+    for (let t = runtime.firstRead; t < tiers.length && pending.length > 0; t++) {
+      const read = await readTierMany(runtime, tiers[t] as Tier, pendingKeys)
+      const hits: number[] = []
+      const rest: number[] = []
+      const restKeys: string[] = []
+      for (let j = 0; j < pending.length; j++) {
+        const i = pending[j] as number
+        if (read[j] === MISS) {
+          rest.push(i)
+          restKeys.push(pendingKeys[j] as string)
+        } else {
+          values[i] = read[j]
+          source[i] = t
+          hits.push(i)
+        }
+      }
+      if (t > 0 && hits.length > 0) {
+        const live = hits.filter((i) => !(flights[i] as Flight).stale)
+        await writeTiersMany(
+          runtime,
+          tiers.slice(0, t),
+          live.map((i) => keys[i] as string),
+          live.map((i) => values[i]),
+        )
+      }
+      for (const i of hits) (flights[i] as Flight).resolve(values[i])
+      pending = rest
+      pendingKeys = restKeys
+    }
+
+    recordRequests(runtime, source, repeats)
+
+    if (pending.length > 0) {
+      const loaded = await loadMany(
+        runtime,
+        pending.map((i) => nodes[i] as N),
+      )
+      const ok: number[] = []
+      for (let j = 0; j < pending.length; j++) {
+        const i = pending[j] as number
+        const result = loaded[j] as LoadResult
+        if (result.ok) {
+          values[i] = result.value
+          ok.push(i)
+        } else fail(i, result.error)
+      }
+      // Doorkeeper (a key's first load only marks it), then one write-back batch per tier.
+      const door = runtime.doorkeeper
+      const cache = ok.filter(
+        (i) => !(flights[i] as Flight).stale && (door === undefined || door.insert(keys[i] as string)),
+      )
+      const unencodable = await writeTiersMany(
+        runtime,
+        tiers,
+        cache.map((i) => keys[i] as string),
+        cache.map((i) => values[i]),
+      )
+      for (const i of ok) {
+        const error = unencodable.get(keys[i] as string)
+        if (error === undefined) (flights[i] as Flight).resolve(values[i])
+        else fail(i, error)
+      }
+    }
+  } catch (error) {
+    for (const flight of flights) flight?.reject(error)
+    throw error
+  }
+
+  if (failedAt < count) throw failure
+  if (repeats !== undefined) {
+    for (let r = 0; r < repeats.length; r += 2)
+      values[repeats[r] as number] = values[repeats[r + 1] as number]
+  }
+  if (joined !== undefined) for (const [i, flight] of joined) values[i] = await flight.promise
+  return values as NodeValue<N>[]
+}
+
+const LOADED = -1
+const JOINED = -2
+const REPEAT = -3
+
+/** The stored key of every node, checking that all are of the first one's class. */
+function storedKeys(runtime: NodeRuntime, nodes: readonly Node<unknown>[]): string[] {
+  const count = nodes.length
+  const cls = (nodes[0] as Node<unknown>).constructor
+  const keys = new Array<string>(count)
+  for (let i = 0; i < count; i++) {
+    const node = nodes[i] as Node<unknown>
     if (node?.constructor !== cls) {
       const got = node === null || typeof node !== 'object' ? String(node) : node.constructor.name
       throw new InvalidArgumentError(
@@ -143,142 +313,37 @@ export async function getAll<N extends Node<unknown>>(
       )
     }
     const key = storedKey(runtime, node)
-    let slot = slots.get(key)
-    if (slot === undefined) {
-      if (key.length > runtime.maxKeyLength) throw keyTooLong(runtime, key)
-      slot = keys.length
-      slots.set(key, slot)
-      keys.push(key)
-      owners.push(node)
-    }
-    slotOf[i] = slot
+    if (key.length > runtime.maxKeyLength) throw keyTooLong(runtime, key)
+    keys[i] = key
   }
-
-  const values = new Array<unknown>(keys.length).fill(MISS)
-  /** Where each slot's value came from: a tier index, JOINED or LOADED. */
-  const source = new Array<number>(keys.length).fill(LOADED)
-  const tiers = runtime.tiers
-
-  // Tier 0 when local: synchronous, before any flight is consulted (as in get).
-  let missing: number[] = []
-  if (runtime.local !== undefined) {
-    const found = runtime.local.getMany(keys)
-    for (let s = 0; s < keys.length; s++) {
-      const stored = found[s]
-      if (stored === undefined) missing.push(s)
-      else {
-        values[s] = fromLocal(stored)
-        source[s] = 0
-      }
-    }
-  } else missing = keys.map((_, s) => s)
-
-  // Join keys already in flight; open flights for the rest, so concurrent callers join this call.
-  const joined = new Map<number, Promise<unknown>>()
-  const owned = new Map<number, OpenFlight>()
-  for (const s of missing) {
-    const key = keys[s] as string
-    const flight = runtime.flights.get(key)
-    if (flight !== undefined) {
-      joined.set(s, flight.promise)
-      source[s] = JOINED
-    } else owned.set(s, runtime.flights.open(key))
-  }
-
-  try {
-    let pending = [...owned.keys()]
-    for (let t = runtime.firstRead; t < tiers.length && pending.length > 0; t++) {
-      const tier = tiers[t] as Tier
-      const found = await readTierMany(
-        runtime,
-        tier,
-        pending.map((s) => keys[s] as string),
-      )
-      const hits: number[] = []
-      const rest: number[] = []
-      for (let j = 0; j < pending.length; j++) {
-        const s = pending[j] as number
-        if (found[j] === MISS) rest.push(s)
-        else {
-          values[s] = found[j]
-          source[s] = t
-          hits.push(s)
-        }
-      }
-      if (t > 0 && hits.length > 0) {
-        const live = hits.filter((s) => !owned.get(s)?.stale)
-        await writeTiersMany(
-          runtime,
-          tiers.slice(0, t),
-          live.map((s) => keys[s] as string),
-          live.map((s) => values[s]),
-        )
-      }
-      for (const s of hits) owned.get(s)?.resolve(values[s])
-      pending = rest
-    }
-
-    recordRequests(runtime, slotOf, source)
-
-    if (pending.length > 0) {
-      const loaded = await loadMany(
-        runtime,
-        pending.map((s) => owners[s] as N),
-      )
-      const ok: number[] = []
-      for (let j = 0; j < pending.length; j++) {
-        const s = pending[j] as number
-        const result = loaded[j] as LoadResult
-        if (result.ok) {
-          values[s] = result.value
-          ok.push(s)
-        } else owned.get(s)?.reject(result.error)
-      }
-      // Doorkeeper (a key's first load only marks it), then one write-back batch per tier.
-      const door = runtime.doorkeeper
-      const cache = ok.filter(
-        (s) => !owned.get(s)?.stale && (door === undefined || door.insert(keys[s] as string)),
-      )
-      const unencodable = await writeTiersMany(
-        runtime,
-        tiers,
-        cache.map((s) => keys[s] as string),
-        cache.map((s) => values[s]),
-      )
-      for (const s of ok) {
-        const error = unencodable.get(keys[s] as string)
-        if (error === undefined) owned.get(s)?.resolve(values[s])
-        else owned.get(s)?.reject(error)
-      }
-    }
-  } catch (error) {
-    for (const flight of owned.values()) flight.reject(error)
-    throw error
-  }
-
-  // Every owned flight is settled; a rejected one is this call's error (the first, in slot order).
-  for (const flight of owned.values()) await flight.promise
-  for (const [s, promise] of joined) values[s] = await promise
-  return slotOf.map((s) => values[s]) as NodeValue<N>[]
+  return keys
 }
 
-const LOADED = -1
-const JOINED = -2
-
-/** One request per input node: a miss for the first node of each loaded key, a hit for the rest. */
-function recordRequests(runtime: NodeRuntime, slotOf: readonly number[], source: readonly number[]): void {
+/**
+ * One request per node: a miss for a node whose key is loaded, a hit for the rest (a repeat of a
+ * loaded key, like a join, is a coalesced hit; a repeat of a tier hit is a hit in that tier).
+ * Rewrites the repeats' entries of `source` with what they count as.
+ */
+function recordRequests(
+  runtime: NodeRuntime,
+  source: number[],
+  repeats: readonly number[] | undefined,
+): void {
+  if (repeats !== undefined) {
+    for (let r = 0; r < repeats.length; r += 2) {
+      const from = source[repeats[r + 1] as number] as number
+      source[repeats[r] as number] = from === LOADED ? JOINED : from
+    }
+  }
   let hits = 0
   let misses = 0
-  const seen = new Set<number>()
-  for (const s of slotOf) {
-    const from = source[s] as number
-    if (from === LOADED && !seen.has(s)) {
-      seen.add(s)
+  for (const from of source) {
+    if (from === LOADED) {
       misses++
       continue
     }
     hits++
-    if (from === LOADED || from === JOINED) runtime.joined++
+    if (from === JOINED) runtime.joined++
     // Hits in a local first tier are derived in stats(), as get counts them in Rust.
     else if (from > 0 || runtime.local === undefined) (runtime.tierHits[from] as number)++
   }
@@ -303,7 +368,7 @@ async function loadMany(runtime: NodeRuntime, nodes: readonly Node<unknown>[]): 
       ),
     )
   }
-  const start = process.hrtime.bigint()
+  const start = performance.now()
   let results: LoadResult[]
   try {
     const loaded = await loadAll(nodes)
@@ -318,7 +383,7 @@ async function loadMany(runtime: NodeRuntime, nodes: readonly Node<unknown>[]): 
   } catch (error) {
     results = nodes.map((): LoadResult => ({ ok: false, error }))
   }
-  const share = Number(process.hrtime.bigint() - start) / nodes.length
+  const share = nanosSince(start) / nodes.length
   for (const result of results) native.metricsRecordLoad(runtime.metricsId, result.ok, share)
   return results
 }
@@ -329,10 +394,13 @@ export async function invalidate(node: Node<unknown>): Promise<void> {
   const key = storedKey(runtime, node)
   if (key.length > runtime.maxKeyLength) throw keyTooLong(runtime, key)
   runtime.flights.retire(key)
+  for (const tier of runtime.tiers) tier.local?.delete(key)
+  // Remote writes of this key already sent go first (tiers.ts, "Ordering of writes").
+  const earlier = writesSettled(runtime, key)
+  if (earlier !== undefined) await earlier
   const removals: Promise<void>[] = []
   for (const tier of runtime.tiers) {
-    if (tier.local !== undefined) tier.local.delete(key)
-    else removals.push((tier.remote as NonNullable<Tier['remote']>).remove(key))
+    if (tier.remote !== undefined) removals.push(tier.remote.remove(key))
   }
   await Promise.all(removals)
 }
@@ -346,12 +414,18 @@ export async function refresh<T>(node: Node<T>): Promise<T> {
   const key = storedKey(runtime, node)
   if (key.length > runtime.maxKeyLength) throw keyTooLong(runtime, key)
   runtime.flights.retire(key)
-  const value = await runtime.flights.lead(key, async (own) => {
-    const loaded = await timedLoad(runtime, node, undefined)
-    if (!own.stale) await writeTiers(runtime, runtime.tiers, key, loaded, EXPLICIT)
-    return loaded
-  })
-  return value as T
+  const own = runtime.flights.open(key)
+  try {
+    const value = await timedLoad(runtime, node, undefined)
+    const earlier = writesSettled(runtime, key)
+    if (earlier !== undefined) await earlier
+    if (!own.stale) await writeTiers(runtime, runtime.tiers, key, value, EXPLICIT)
+    own.resolve(value)
+    return value as T
+  } catch (error) {
+    own.reject(error)
+    throw error
+  }
 }
 
 /** Result of `memoize(NodeClass)(fn)`: say which node caches a call. */
@@ -391,23 +465,29 @@ export function memoize<T>(
 }
 
 /** `get` with another loader than node.load (memoize): the same path, hot hit included. */
-async function getVia(nodeClass: NodeClass, node: Node<unknown>, loader: Loader): Promise<unknown> {
-  const cls = node?.constructor as Holder
-  if (cls !== (nodeClass as unknown)) {
-    throw new InvalidArgumentError(
-      'CACHEME_INVALID_NODE',
-      `toNode must return a ${nodeClass.name}; got ${node === null || typeof node !== 'object' ? String(node) : node.constructor.name}`,
-    )
+function getVia(nodeClass: NodeClass, node: Node<unknown>, loader: Loader): Promise<unknown> {
+  let runtime: NodeRuntime
+  let stored: string
+  try {
+    const cls = node?.constructor as Holder
+    if (cls !== (nodeClass as unknown)) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_NODE',
+        `toNode must return a ${nodeClass.name}; got ${node === null || typeof node !== 'object' ? String(node) : node.constructor.name}`,
+      )
+    }
+    const known = cls?.[RUNTIME]
+    runtime = known !== undefined && known.cls === cls ? known : runtimeOf(node, 'memoize')
+    stored = storedKey(runtime, node)
+    const local = runtime.local
+    if (local !== undefined) {
+      const value = local.get(stored, runtime.metricsId)
+      if (value !== undefined) return Promise.resolve(value === UNDEFINED ? undefined : value)
+    }
+  } catch (error) {
+    return Promise.reject(error)
   }
-  let runtime = cls?.[RUNTIME]
-  if (runtime === undefined || runtime.cls !== cls) runtime = runtimeOf(node, 'memoize')
-  const stored = storedKey(runtime, node)
-  const local = runtime.local
-  if (local !== undefined) {
-    const value = local.get(stored, runtime.metricsId)
-    if (value !== undefined) return value === UNDEFINED ? undefined : value
-  }
-  return await readThrough(runtime, node, stored, loader)
+  return readThrough(runtime, node, stored, loader)
 }
 
 /** Every node class with caches that cacheme knows of (built by buildNode, or used once). */

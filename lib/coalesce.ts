@@ -1,22 +1,96 @@
 // Coalescing: within a process, concurrent reads of one stored key share one read-through and one
-// load. A flight is the shared work for a key; it leaves the table as soon as it settles (resolved or
-// rejected), so a failed load is retried by the next caller and no entry outlives its work.
+// load. A flight is the shared work for a key; it leaves the table as soon as it is settled (resolved
+// or rejected), so a failed load is retried by the next caller and no entry outlives its work.
 //
 // invalidate/refresh retire the key's current flight: later callers start afresh, and the retired
 // flight, still answering its own waiters, no longer writes to any cache (so an older load cannot
 // land after an invalidation or a refresh).
+//
+// Cost: nearly every flight ends with nobody having joined it (the keys in flight at once are
+// usually distinct), so a flight is one small object in the table and nothing else. Its promise is
+// made only when a caller joins. That matters most to getAll, which opens a flight per key of every
+// batch it reads from a remote tier: with an eager promise per key (plus its resolvers and a guard
+// against unhandled rejections), the bookkeeping of a 20-key batch cost more than decoding it.
 
-export interface Flight {
+interface Joiners {
   readonly promise: Promise<unknown>
-  /** Set when retired: the flight must not write to caches any more. */
-  stale: boolean
-}
-
-/** A flight settled from outside, by getAll, which resolves its keys in batches. */
-export interface OpenFlight extends Flight {
   resolve(value: unknown): void
   reject(error: unknown): void
-  readonly settled: boolean
+}
+
+/** The in-flight work for one key: joined through `promise`, settled by whoever opened it. */
+export class Flight {
+  #stale = false
+  readonly #table: Map<string, Flight>
+  readonly #key: string
+  #state: 'pending' | 'resolved' | 'rejected' = 'pending'
+  #outcome: unknown = undefined
+  /** The joiners' promise and its settlers, made by the first caller that joins. */
+  #joined: Joiners | undefined
+
+  /** Who opened the flight (see Flights.open), so that a batch naming a key twice knows it leads it. */
+  readonly owner: unknown
+  /** The owner's index for this flight (a batch: the position of the node that opened it). */
+  readonly ownerIndex: number
+
+  constructor(table: Map<string, Flight>, key: string, owner: unknown, ownerIndex: number) {
+    this.#table = table
+    this.#key = key
+    this.owner = owner
+    this.ownerIndex = ownerIndex
+  }
+
+  /** What the flight settles to, for a caller that joins it. */
+  get promise(): Promise<unknown> {
+    if (this.#state === 'resolved') return Promise.resolve(this.#outcome)
+    if (this.#state === 'rejected') return Promise.reject(this.#outcome)
+    if (this.#joined === undefined) {
+      let resolve: (value: unknown) => void = noop
+      let reject: (error: unknown) => void = noop
+      const promise = new Promise<unknown>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      this.#joined = { promise, resolve, reject }
+    }
+    return this.#joined.promise
+  }
+
+  /** Retired: the flight must not write to caches any more. */
+  get stale(): boolean {
+    return this.#stale
+  }
+
+  /** Answers every joiner with `value` and leaves the table; later calls are ignored. */
+  resolve(value: unknown): void {
+    if (this.#state !== 'pending') return
+    this.#state = 'resolved'
+    this.#outcome = value
+    this.#leave()
+    this.#joined?.resolve(value)
+  }
+
+  /** Fails every joiner with `error` and leaves the table; later calls are ignored. */
+  reject(error: unknown): void {
+    if (this.#state !== 'pending') return
+    this.#state = 'rejected'
+    this.#outcome = error
+    this.#leave()
+    this.#joined?.reject(error)
+  }
+
+  // A pending flight that is not stale is its key's entry: only retire() removes one early (and
+  // marks it stale), and a key gets a new flight only when it has none. So one delete, no lookup.
+  #leave(): void {
+    if (!this.#stale) this.#table.delete(this.#key)
+  }
+
+  /** Takes the flight out of the table for good; it still settles for its own waiters. */
+  retire(): void {
+    if (this.#stale) return
+    this.#stale = true
+    if (this.#state === 'pending') this.#table.delete(this.#key)
+  }
 }
 
 function noop(): void {}
@@ -33,60 +107,18 @@ export class Flights {
     return this.#table.size
   }
 
-  /** Runs `work` as the flight for `key`; the entry goes when the work settles, however it settles. */
-  lead<T>(key: string, work: (flight: Flight) => Promise<T>): Promise<T> {
-    const flight: { promise: Promise<unknown>; stale: boolean } = { promise: Promise.resolve(), stale: false }
+  /**
+   * A new flight for `key`, which the caller must settle (resolve or reject) however its work ends:
+   * concurrent callers of the key join it until then.
+   */
+  open(key: string, owner?: unknown, ownerIndex = -1): Flight {
+    const flight = new Flight(this.#table, key, owner, ownerIndex)
     this.#table.set(key, flight)
-    const promise = this.#run(key, flight, work)
-    flight.promise = promise
-    return promise
-  }
-
-  /** A flight for `key` that the caller settles through `resolve`/`reject`. */
-  open(key: string): OpenFlight {
-    const table = this.#table
-    let settle: ((value: unknown) => void) | undefined
-    let fail: ((error: unknown) => void) | undefined
-    const promise = new Promise<unknown>((resolve, reject) => {
-      settle = resolve
-      fail = reject
-    })
-    // Rejections reach whoever joined; an unjoined flight's rejection is getAll's own error.
-    promise.catch(noop)
-    const flight: OpenFlight = {
-      promise,
-      stale: false,
-      settled: false,
-      resolve(value) {
-        if (flight.settled) return
-        ;(flight as { settled: boolean }).settled = true
-        if (table.get(key) === flight) table.delete(key)
-        settle?.(value)
-      },
-      reject(error) {
-        if (flight.settled) return
-        ;(flight as { settled: boolean }).settled = true
-        if (table.get(key) === flight) table.delete(key)
-        fail?.(error)
-      },
-    }
-    table.set(key, flight)
     return flight
   }
 
   /** Retires the current flight of `key` (see above). */
   retire(key: string): void {
-    const flight = this.#table.get(key)
-    if (flight === undefined) return
-    flight.stale = true
-    this.#table.delete(key)
-  }
-
-  async #run<T>(key: string, flight: Flight, work: (flight: Flight) => Promise<T>): Promise<T> {
-    try {
-      return await work(flight)
-    } finally {
-      if (this.#table.get(key) === flight) this.#table.delete(key)
-    }
+    this.#table.get(key)?.retire()
   }
 }

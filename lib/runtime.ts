@@ -57,6 +57,11 @@ export class NodeRuntime {
   joined = 0
   decodeErrors = 0
   storageErrors = 0
+  /**
+   * Remote writes in flight per stored key (tiers.ts): invalidate and refresh wait for them, so
+   * that a write already sent cannot land after them. Settles, never rejects; empty when idle.
+   */
+  readonly writing = new Map<string, Promise<unknown>>()
 
   constructor(name: string) {
     this.name = name

@@ -150,11 +150,62 @@ export const FILL_BACK: WritePolicy = { encoding: 'absorb', storage: 'absorb' }
 /** refresh: the caller asked for the write, so every failure is theirs to see. */
 export const EXPLICIT: WritePolicy = { encoding: 'throw', storage: 'throw' }
 
+// Ordering of writes to one key. A write-back checks that its flight is not stale, then sends its
+// writes; an invalidate or refresh arriving after that must not send its own remote statements
+// until those writes have settled, or, on a pooled backend (pg, mysql2, mongodb), the two may run
+// on different connections in either order and leave the older value behind. So every remote write
+// is registered under its keys until it settles, and `writesSettled` waits for them. (A write that
+// timed out on the client may still run on the server later; the storage timeout bounds waiting, not
+// the server.)
+
+function ignore(): void {}
+
+/** Registers `write` under `keys` until it settles (after any earlier write of the same key). */
+function trackWrites(runtime: NodeRuntime, keys: readonly string[], write: Promise<unknown>): void {
+  const writing = runtime.writing
+  const settled = write.then(ignore, ignore)
+  let chained: [key: string, both: Promise<unknown>][] | undefined
+  for (const key of keys) {
+    const earlier = writing.get(key)
+    if (earlier === undefined) writing.set(key, settled)
+    else {
+      const both = Promise.all([earlier, settled])
+      writing.set(key, both)
+      chained ??= []
+      chained.push([key, both])
+    }
+  }
+  const forget = (key: string, entry: Promise<unknown>) => {
+    if (writing.get(key) === entry) writing.delete(key)
+  }
+  void settled.then(() => {
+    for (const key of keys) forget(key, settled)
+  })
+  if (chained !== undefined) for (const [key, both] of chained) void both.then(() => forget(key, both))
+}
+
+/** Resolves once every remote write of `key` sent so far has settled (undefined: none in flight). */
+export function writesSettled(runtime: NodeRuntime, key: string): Promise<unknown> | undefined {
+  return runtime.writing.get(key)
+}
+
 /**
  * Writes one value to `tiers`, each with its own TTL. Encoding happens first, so a value that cannot
  * be encoded is written nowhere.
  */
-export async function writeTiers(
+export function writeTiers(
+  runtime: NodeRuntime,
+  tiers: readonly Tier[],
+  key: string,
+  value: unknown,
+  policy: WritePolicy,
+): Promise<void> {
+  const write = sendTiers(runtime, tiers, key, value, policy)
+  if (tiers.some((tier) => tier.remote !== undefined)) trackWrites(runtime, [key], write)
+  return write
+}
+
+async function sendTiers(
   runtime: NodeRuntime,
   tiers: readonly Tier[],
   key: string,
@@ -193,7 +244,18 @@ async function writeRemote(runtime: NodeRuntime, tier: Tier, key: string, payloa
  * Writes many values to `tiers` (one batch per tier), absorbing failures. Entries whose value cannot
  * be encoded for some tier are written nowhere; their keys are returned with the error.
  */
-export async function writeTiersMany(
+export function writeTiersMany(
+  runtime: NodeRuntime,
+  tiers: readonly Tier[],
+  keys: readonly string[],
+  values: readonly unknown[],
+): Promise<Map<string, SerializationError>> {
+  const write = sendTiersMany(runtime, tiers, keys, values)
+  if (keys.length > 0 && tiers.some((tier) => tier.remote !== undefined)) trackWrites(runtime, keys, write)
+  return write
+}
+
+async function sendTiersMany(
   runtime: NodeRuntime,
   tiers: readonly Tier[],
   keys: readonly string[],

@@ -9,7 +9,10 @@
 // Statements are server-side prepared (execute), so keys and values travel as bound parameters. Each
 // connection keeps one prepared statement per distinct SQL text, so batch sizes are padded to a power
 // of two (repeating the last key or row, which changes nothing): a handful of statements per
-// connection instead of one per batch size, far from max_prepared_stmt_count.
+// connection instead of one per batch size, far from max_prepared_stmt_count. Each text is built
+// once per size and kept (Statements), and the single-key calls (get, set, remove) send the one-key
+// text directly: a request pays no SQL building, and mysql2 finds its prepared statement by a
+// string whose hash is already known.
 
 import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise'
 import { InvalidArgumentError, StorageError } from '../errors'
@@ -68,6 +71,25 @@ function repeat(n: number, group: string): string {
   return new Array<string>(n).fill(group).join(', ')
 }
 
+/** The SQL text of a statement for each padded batch size, built on first use. */
+class Statements {
+  readonly #build: (size: number) => string
+  readonly #bySize = new Map<number, string>()
+
+  constructor(build: (size: number) => string) {
+    this.#build = build
+  }
+
+  sized(size: number): string {
+    let sql = this.#bySize.get(size)
+    if (sql === undefined) {
+      sql = this.#build(size)
+      this.#bySize.set(size, sql)
+    }
+    return sql
+  }
+}
+
 /** Later entries for a key win; sorted so that concurrent upserts lock rows in one order. */
 function lastPerKey(entries: readonly RemoteEntry[]): RemoteEntry[] {
   return [...new Map(entries).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
@@ -82,11 +104,25 @@ export class MysqlStorage implements RemoteStorage {
   readonly maxKeyLength = MAX_KEY_LENGTH
   readonly #pool: Pool
   readonly #table: string
+  readonly #select: Statements
+  readonly #upsert: Statements
+  readonly #delete: Statements
   #closed = false
 
   private constructor(pool: Pool, table: string) {
     this.#pool = pool
-    this.#table = quote(table).table
+    const t = quote(table).table
+    this.#table = t
+    this.#select = new Statements(
+      (size) => `SELECT \`key\`, value FROM ${t}
+WHERE \`key\` IN (${repeat(size, '?')}) AND (expire IS NULL OR expire > UTC_TIMESTAMP(3))`,
+    )
+    this.#upsert = new Statements(
+      (size) => `INSERT INTO ${t} (\`key\`, value, expire, updated_at)
+VALUES ${repeat(size, '(?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3))')}
+ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_at = VALUES(updated_at)`,
+    )
+    this.#delete = new Statements((size) => `DELETE FROM ${t} WHERE \`key\` IN (${repeat(size, '?')})`)
   }
 
   /** Connects, then creates the table when missing. */
@@ -125,8 +161,9 @@ export class MysqlStorage implements RemoteStorage {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
-    const [value] = await this.getMany([key])
-    return value
+    // getMany's one-key statement: at most one row, the key's own.
+    const rows = await this.#execute<RowDataPacket[]>('GET', this.#select.sized(1), [key])
+    return rows[0]?.value as Buffer | undefined
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
@@ -136,19 +173,14 @@ export class MysqlStorage implements RemoteStorage {
       const size = padded(chunk.length)
       const last = chunk[chunk.length - 1] as string
       while (chunk.length < size) chunk.push(last)
-      const rows = await this.#execute<RowDataPacket[]>(
-        'GET',
-        `SELECT \`key\`, value FROM ${this.#table}
-WHERE \`key\` IN (${repeat(size, '?')}) AND (expire IS NULL OR expire > UTC_TIMESTAMP(3))`,
-        chunk,
-      )
+      const rows = await this.#execute<RowDataPacket[]>('GET', this.#select.sized(size), chunk)
       for (const row of rows) found.set((row.key as Buffer).toString('utf8'), row.value as Buffer)
     }
     return keys.map((key) => found.get(key))
   }
 
   async set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
-    await this.setMany([[key, value]], ttlMs)
+    await this.#execute('SET', this.#upsert.sized(1), [key, value, micros(ttlMs)])
   }
 
   async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
@@ -162,18 +194,12 @@ WHERE \`key\` IN (${repeat(size, '?')}) AND (expire IS NULL OR expire > UTC_TIME
         const [key, value] = chunk[Math.min(i, chunk.length - 1)] as RemoteEntry
         params.push(key, value, ttl)
       }
-      await this.#execute(
-        'SET',
-        `INSERT INTO ${this.#table} (\`key\`, value, expire, updated_at)
-VALUES ${repeat(size, '(?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3))')}
-ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_at = VALUES(updated_at)`,
-        params,
-      )
+      await this.#execute('SET', this.#upsert.sized(size), params)
     }
   }
 
   async remove(key: string): Promise<void> {
-    await this.removeMany([key])
+    await this.#execute('DELETE', this.#delete.sized(1), [key])
   }
 
   async removeMany(keys: readonly string[]): Promise<void> {
@@ -182,11 +208,7 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_
       const size = padded(chunk.length)
       const last = chunk[chunk.length - 1] as string
       while (chunk.length < size) chunk.push(last)
-      await this.#execute(
-        'DELETE',
-        `DELETE FROM ${this.#table} WHERE \`key\` IN (${repeat(size, '?')})`,
-        chunk,
-      )
+      await this.#execute('DELETE', this.#delete.sized(size), chunk)
     }
   }
 

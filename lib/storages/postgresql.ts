@@ -69,6 +69,8 @@ export class PostgresStorage implements RemoteStorage {
     remove: string
     removeMany: string
     cleanup: string
+    /** The one-row upsert of set, built once. */
+    set: string
     upsert: (rows: number) => string
   }
   #closed = false
@@ -78,6 +80,14 @@ export class PostgresStorage implements RemoteStorage {
     const t = quote(table).table
     const live = '(expire IS NULL OR expire > now())'
     const expire = "now() + $1::double precision * interval '1 millisecond'"
+    const upsert = (rows: number) => {
+      const values = Array.from(
+        { length: rows },
+        (_, i) => `($${2 * i + 2}, $${2 * i + 3}, ${expire}, now())`,
+      )
+      return `INSERT INTO ${t} (key, value, expire, updated_at) VALUES ${values.join(', ')}
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire, updated_at = EXCLUDED.updated_at`
+    }
     this.#sql = {
       get: `SELECT value FROM ${t} WHERE key = $1 AND ${live}`,
       getMany: `SELECT key, value FROM ${t} WHERE key = ANY($1::varchar[]) AND ${live}`,
@@ -85,14 +95,8 @@ export class PostgresStorage implements RemoteStorage {
       removeMany: `DELETE FROM ${t} WHERE key = ANY($1::varchar[])`,
       // SKIP LOCKED: concurrent cleanups share the work instead of queueing on each other's rows.
       cleanup: `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expire <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
-      upsert: (rows) => {
-        const values = Array.from(
-          { length: rows },
-          (_, i) => `($${2 * i + 2}, $${2 * i + 3}, ${expire}, now())`,
-        )
-        return `INSERT INTO ${t} (key, value, expire, updated_at) VALUES ${values.join(', ')}
-ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire, updated_at = EXCLUDED.updated_at`
-      },
+      set: upsert(1),
+      upsert,
     }
   }
 
@@ -137,12 +141,13 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
   async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return []
     const rows = await this.#query<{ key: string; value: Buffer }>('batch GET', this.#sql.getMany, [keys])
-    const found = new Map(rows.map((row) => [row.key, row.value]))
+    const found = new Map<string, Buffer>()
+    for (const row of rows) found.set(row.key, row.value)
     return keys.map((key) => found.get(key))
   }
 
   async set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
-    await this.#query('SET', this.#sql.upsert(1), [ttlMs, key, value])
+    await this.#query('SET', this.#sql.set, [ttlMs, key, value])
   }
 
   async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {

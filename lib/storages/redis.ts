@@ -203,7 +203,10 @@ export class RedisStorage implements RemoteStorage {
     const client = this.#client()
     try {
       if (!(client instanceof Cluster)) {
-        return (await client.mgetBuffer(...keys)).map((value) => value ?? undefined)
+        // MGET's reply array is ours: mark its misses in place rather than copying it.
+        const values: (Buffer | null | undefined)[] = await client.mgetBuffer(...keys)
+        for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = undefined
+        return values as (Buffer | undefined)[]
       }
       const values = new Array<Buffer | undefined>(keys.length).fill(undefined)
       await Promise.all(
