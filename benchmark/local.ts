@@ -1,22 +1,27 @@
-// Sync throughput of the local storage against lru-cache, mnemonist and the N-API floor, on the same
-// 100k keys and the same Zipf(1.0) sequence, in one run with interleaved rounds; then memory per
-// entry at 1M entries, each contender in a fresh process.
+// Sync throughput of the local storage against lru-cache, mnemonist, @isaacs/ttlcache and the N-API
+// floor, on the same 100k keys and the same Zipf(1.0) sequence, in one run with interleaved rounds:
+// get (hit), set (overwrite) and mixed 90% get / 10% set. Then memory per entry at 1M entries, each
+// contender in a fresh process (--expose-gc).
 //
-//   node dist/benchmark/local.js [--quick]
+//   node --expose-gc dist/benchmark/local.js [--quick] [--json FILE]
 
 import { execFileSync } from 'node:child_process'
+import { TTLCache } from '@isaacs/ttlcache'
 import { LRUCache } from 'lru-cache'
 import { LRUCacheWithDelete } from 'mnemonist'
 
 import { LocalStore } from '../lib'
 import { native } from '../lib/native'
-import { machine } from './machine'
+import { emit, median, quick, table, times } from './section'
 import { zipfIds } from './zipf'
 
 const KEYS = 100_000
-const quick = process.argv.includes('--quick')
-const REQUESTS = quick ? 200_000 : 2_000_000
-const ROUNDS = quick ? 3 : 7
+const REQUESTS = quick ? 200_000 : 1_000_000
+const ROUNDS = quick ? 3 : 5
+/** set and mixed run over the first half of the sequence (@isaacs/ttlcache sets are slow). */
+const WRITE_REQUESTS = REQUESTS / 2
+/** @isaacs/ttlcache keeps entries by expiry time; every entry gets this TTL. */
+const TTL_MS = 3_600_000
 
 interface Contender {
   name: string
@@ -29,6 +34,7 @@ function contenders(): Contender[] {
   const lru = new LocalStore('lru', KEYS)
   const lruCache = new LRUCache<string, number>({ max: KEYS })
   const mnemonist = new LRUCacheWithDelete<string, number>(KEYS)
+  const ttlCache = new TTLCache<string, number>({ max: KEYS, ttl: TTL_MS })
   const floor = native.createBenchmarkFloor()
   return [
     {
@@ -50,6 +56,7 @@ function contenders(): Contender[] {
     { name: 'cacheme local://lru', get: (k) => lru.get(k), set: (k, v) => lru.set(k, v) },
     { name: 'lru-cache', get: (k) => lruCache.get(k), set: (k, v) => lruCache.set(k, v) },
     { name: 'mnemonist LRUCache', get: (k) => mnemonist.get(k), set: (k, v) => mnemonist.set(k, v) },
+    { name: '@isaacs/ttlcache (1 h TTL)', get: (k) => ttlCache.get(k), set: (k, v) => ttlCache.set(k, v) },
   ]
 }
 
@@ -65,29 +72,34 @@ function throughput(sequence: string[], op: (key: string, i: number) => unknown)
   return sequence.length / seconds
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
+interface ThroughputRow {
+  name: string
+  opsPerSec: number
+  vsLruCache: number
+  vsFloor: number
 }
 
-function table(title: string, results: Map<string, number[]>, reference: string, floor: string): void {
+function rowsOf(results: Map<string, number[]>, reference: string, floor: string): ThroughputRow[] {
   const ref = median(results.get(reference) ?? [1])
   const floorOps = median(results.get(floor) ?? [1])
-  console.log(`\n### ${title}\n`)
-  console.log(`| contender | M ops/s (median of ${ROUNDS}) | × lru-cache | × floor |`)
-  console.log('|---|---:|---:|---:|')
-  for (const [name, samples] of results) {
+  return [...results].map(([name, samples]) => {
     const ops = median(samples)
-    console.log(
-      `| ${name} | ${(ops / 1e6).toFixed(2)} | ${(ops / ref).toFixed(2)} | ${(ops / floorOps).toFixed(2)} |`,
-    )
-  }
+    return { name, opsPerSec: ops, vsLruCache: ops / ref, vsFloor: ops / floorOps }
+  })
 }
 
-function runThroughput(): void {
+function markdownOf(title: string, rows: ThroughputRow[]): string {
+  return `#### ${title}\n\n${table(
+    ['contender', `M ops/s (median of ${ROUNDS})`, '× lru-cache', '× N-API floor'],
+    rows.map((r) => [r.name, (r.opsPerSec / 1e6).toFixed(2), times(r.vsLruCache), times(r.vsFloor)]),
+  )}`
+}
+
+function runThroughput(): Record<string, ThroughputRow[]> {
   const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}:info:v1`)
   const ids = zipfIds(KEYS, 1.0, REQUESTS)
   const sequence = Array.from(ids, (id) => keys[id] as string)
+  const writes = sequence.slice(0, WRITE_REQUESTS)
   const all = contenders()
   const hits = new Map<string, number[]>()
   const sets = new Map<string, number[]>()
@@ -103,13 +115,13 @@ function runThroughput(): void {
     for (const c of all) {
       hits.get(c.name)?.push(throughput(sequence, c.get))
       sets.get(c.name)?.push(
-        throughput(sequence, (k, i) => {
+        throughput(writes, (k, i) => {
           c.set(k, i)
           return 1
         }),
       )
       mixed.get(c.name)?.push(
-        throughput(sequence, (k, i) => {
+        throughput(writes, (k, i) => {
           if (i % 10 === 0) {
             c.set(k, i)
             return 1
@@ -120,9 +132,11 @@ function runThroughput(): void {
     }
   }
   const floor = all[0]?.name ?? ''
-  table('get (hit), 100k keys, Zipf(1.0)', hits, 'lru-cache', floor)
-  table('set (overwrite), same sequence', sets, 'lru-cache', floor)
-  table('mixed 90% get / 10% set', mixed, 'lru-cache', floor)
+  return {
+    get: rowsOf(hits, 'lru-cache', floor),
+    set: rowsOf(sets, 'lru-cache', floor),
+    mixed: rowsOf(mixed, 'lru-cache', floor),
+  }
 }
 
 /** Run in a child: fill one contender with `entries` entries and print heap/RSS growth per entry. */
@@ -144,6 +158,14 @@ function measureMemory(name: string, entries: number): void {
       (s) => (k: string, v: number) =>
         s.set(k, v)
     )(new LRUCache<string, number>({ max: entries })),
+    'mnemonist LRUCache': (
+      (s) => (k: string, v: number) =>
+        s.set(k, v)
+    )(new LRUCacheWithDelete<string, number>(entries)),
+    '@isaacs/ttlcache (1 h TTL)': (
+      (s) => (k: string, v: number) =>
+        s.set(k, v)
+    )(new TTLCache<string, number>({ max: entries, ttl: TTL_MS })),
   }
   const set = values[name]
   if (!set) throw new Error(`unknown contender ${name}`)
@@ -158,14 +180,21 @@ function measureMemory(name: string, entries: number): void {
   )
 }
 
-function runMemory(): void {
-  const entries = quick ? 100_000 : 1_000_000
-  console.log(
-    `\n### memory per entry, ${entries.toLocaleString('en')} entries (key "user:N:info:v1", value a small integer)\n`,
-  )
-  console.log('| contender | JS heap + external B/entry | RSS B/entry | RSS × lru-cache |')
-  console.log('|---|---:|---:|---:|')
-  const rows = ['cacheme local://tlfu', 'cacheme local://lru', 'lru-cache'].map((name) => {
+interface MemoryRow {
+  name: string
+  heap: number
+  rss: number
+}
+
+function runMemory(entries: number): MemoryRow[] {
+  const names = [
+    'cacheme local://tlfu',
+    'cacheme local://lru',
+    'lru-cache',
+    'mnemonist LRUCache',
+    '@isaacs/ttlcache (1 h TTL)',
+  ]
+  return names.map((name) => {
     const out = execFileSync(process.execPath, [
       '--expose-gc',
       __filename,
@@ -175,19 +204,44 @@ function runMemory(): void {
     ])
     return { name, ...(JSON.parse(out.toString()) as { heap: number; rss: number }) }
   })
-  const reference = rows.find((r) => r.name === 'lru-cache')?.rss ?? 1
-  for (const r of rows) {
-    console.log(
-      `| ${r.name} | ${r.heap.toFixed(0)} | ${r.rss.toFixed(0)} | ${(r.rss / reference).toFixed(2)} |`,
-    )
-  }
 }
 
 const child = process.argv.indexOf('--memory-child')
 if (child >= 0) {
   measureMemory(process.argv[child + 1] ?? '', Number(process.argv[child + 2]))
 } else {
-  console.log(`## Local storage, sync API\n\n${machine()}${quick ? ' (quick mode)' : ''}`)
-  runThroughput()
-  runMemory()
+  const throughput = runThroughput()
+  const entries = quick ? 100_000 : 1_000_000
+  const memory = runMemory(entries)
+  const reference = memory.find((r) => r.name === 'lru-cache') ?? { heap: 1, rss: 1 }
+  const markdown = [
+    `${KEYS.toLocaleString('en-US')} keys (\`user:N:info:v1\`), all present; the same Zipf(1.0) sequence of ` +
+      `${REQUESTS.toLocaleString('en-US')} requests for every contender (set and mixed: its first ` +
+      `${WRITE_REQUESTS.toLocaleString('en-US')}), ${ROUNDS} interleaved rounds, ` +
+      'median. The N-API floor is a no-op native call that reads the same string key (what any ' +
+      'Rust-backed get must at least pay); its variants show what other ways of reading the key cost. ' +
+      '`LocalStore` is the sync API of `local://` storages.',
+    markdownOf('get (hit)', throughput.get ?? []),
+    markdownOf('set (overwrite of a present key)', throughput.set ?? []),
+    markdownOf('mixed: 90% get / 10% set', throughput.mixed ?? []),
+    `#### Memory per entry, ${entries.toLocaleString('en-US')} entries\n\nEach contender alone in a fresh ` +
+      'process: heap + external and RSS growth after filling it with `user:N:info:v1` → small integer, ' +
+      `after a forced GC.\n\n${table(
+        ['contender', 'JS heap + external B/entry', 'RSS B/entry', 'heap × lru-cache', 'RSS × lru-cache'],
+        memory.map((r) => [
+          r.name,
+          r.heap.toFixed(0),
+          r.rss.toFixed(0),
+          times(r.heap / reference.heap),
+          times(r.rss / reference.rss),
+        ]),
+      )}`,
+  ].join('\n\n')
+  emit('local', 'Local storage, sync API', markdown, {
+    keys: KEYS,
+    requests: REQUESTS,
+    rounds: ROUNDS,
+    throughput,
+    memory,
+  })
 }

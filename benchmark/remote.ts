@@ -1,6 +1,7 @@
 // What cacheme costs on top of a server round trip (issue #3): for each server backend — Redis,
 // PostgreSQL, MySQL, MongoDB — throughput of get, set and getAll(20) through cacheme against the raw
-// driver doing the same round trip, in one run, in interleaved rounds.
+// driver doing the same round trip and against keyv with that backend's official adapter, in one
+// run, in interleaved rounds.
 //
 //   cacheme get        `await get(node)` on a warm key; the node class has one remote tier and no
 //                      local one, so every get is a round trip (adapter.get) plus msgpack decode
@@ -9,17 +10,25 @@
 //   raw                the statement the adapter issues, sent through its own client/pool of the
 //                      same size, on the same keys of the same table, returning the driver's rows /
 //                      Buffers (no decode; set writes a payload encoded once up front)
+//   keyv               keyv 5 over @keyv/redis, @keyv/postgres, @keyv/mysql or @keyv/mongo (their
+//                      own clients and defaults, own table/namespace on the same server): get,
+//                      set (with the TTL) and getMany, values serialized by keyv itself
 //
 // Every contender keeps CONCURRENCY requests in flight over a bounded number of operations; keys
 // in flight at once are distinct, so cacheme never coalesces two requests into one round trip (its
 // coalesced-hit and miss counters are printed to show it). Each run uses its own table, collection
 // and key prefix and removes them at the end. Prints figures, asserts nothing.
 //
-//   npm run bench:remote            (node dist/benchmark/remote.js [--quick])
+//   npm run bench:remote            (node dist/benchmark/remote.js [--quick] [--no-keyv] [--json FILE])
 //   REDIS_URL, POSTGRES_URL, MYSQL_URL, MONGO_URL override the loopback defaults of
 //   scripts/services.sh; a backend that does not answer is skipped.
 
+import KeyvMongo from '@keyv/mongo'
+import KeyvMysql from '@keyv/mysql'
+import KeyvPostgres from '@keyv/postgres'
+import KeyvRedis from '@keyv/redis'
 import { Redis } from 'ioredis'
+import Keyv from 'keyv'
 import { MongoClient } from 'mongodb'
 import { createPool } from 'mysql2/promise'
 import { Pool } from 'pg'
@@ -36,10 +45,14 @@ import {
   setPrefix,
   stats,
 } from '../lib'
+import { frame, tagOf } from '../lib/serializers/frame'
 import { machine } from './machine'
+import { emit, table as markdownTable, times } from './section'
 
 const quick = process.argv.includes('--quick')
 const verbose = process.argv.includes('--verbose')
+/** --no-keyv leaves keyv out (two contenders instead of three). */
+const withKeyv = !process.argv.includes('--no-keyv')
 /** BENCH_BACKENDS=redis,mysql runs only those backends. */
 const only = process.env.BENCH_BACKENDS?.split(',')
 const trace = (message: string) => {
@@ -101,8 +114,8 @@ const SCALE: Record<Backend, { keys: number; ops: number }> = {
 }
 
 const serializer = new MsgPackSerializer()
-/** The payloads cacheme stores for each user, for the raw writes. */
-const payloads: Buffer[] = users.map((user) => serializer.dumps(user))
+/** The payloads cacheme stores for each user (its two-byte header, then msgpack), for the raw writes. */
+const payloads: Buffer[] = users.map((user) => frame(tagOf(serializer), serializer.dumps(user)))
 
 type Backend = 'redis' | 'postgresql' | 'mysql' | 'mongodb'
 
@@ -131,6 +144,8 @@ interface Raw {
   get(key: string): Promise<unknown>
   set(key: string, value: Buffer): Promise<unknown>
   getMany(keys: string[]): Promise<unknown>
+  /** Drops another table / collection of this run (keyv's), before drop(). */
+  dropTable(name: string): Promise<void>
   /** Removes what this run stored, then closes the client. */
   drop(): Promise<void>
 }
@@ -143,6 +158,7 @@ async function rawRedis(url: string): Promise<Raw> {
     get: (key) => client.getBuffer(key),
     set: (key, value) => client.set(key, value, 'PX', TTL_MS),
     getMany: (keys) => client.mgetBuffer(...keys),
+    async dropTable() {},
     async drop() {
       for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000))
       await client.quit()
@@ -165,6 +181,9 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
     get: async (key) => (await pool.query(getSql, [key])).rows[0]?.value,
     set: (key, value) => pool.query(setSql, [TTL_MS, key, value]),
     getMany: async (keys) => (await pool.query(getManySql, [keys])).rows,
+    async dropTable(name) {
+      await pool.query(`DROP TABLE IF EXISTS "${name}"`)
+    },
     async drop() {
       await pool.query(`DROP TABLE IF EXISTS ${t}`)
       await pool.end()
@@ -194,6 +213,9 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_
       const last = params[params.length - 1] as string
       while (params.length < padded) params.push(last)
       return (await pool.execute(getManySql, params))[0]
+    },
+    async dropTable(name) {
+      await pool.query(`DROP TABLE IF EXISTS \`${name}\``)
     },
     async drop() {
       await pool.query(`DROP TABLE IF EXISTS ${t}`)
@@ -239,6 +261,13 @@ async function rawMongo(url: string, collectionName: string): Promise<Raw> {
           },
         )
         .toArray(),
+    async dropTable(name) {
+      await client
+        .db()
+        .collection(name)
+        .drop()
+        .catch(() => {})
+    },
     async drop() {
       await collection.drop().catch(() => {})
       await client.close()
@@ -258,7 +287,7 @@ async function drive(total: number, op: (i: number) => Promise<unknown>): Promis
 }
 
 type Op = 'get' | 'set' | 'getAll'
-type Side = 'raw' | 'cacheme'
+type Side = 'raw' | 'cacheme' | 'keyv'
 type Runner = (i: number) => Promise<unknown>
 
 interface Row {
@@ -266,11 +295,55 @@ interface Row {
   op: string
   raw: number
   cacheme: number
+  /** keyv with the backend's adapter (absent with --no-keyv or if it could not open). */
+  keyv?: number
+}
+
+/** The keyv side: its own table / collection / namespace on the same server. */
+const KEYV_TABLE = `${RUN}_keyv`
+
+function openKeyv(backend: Backend): Keyv {
+  const store =
+    backend === 'redis'
+      ? new KeyvRedis(URLS.redis)
+      : backend === 'postgresql'
+        ? new KeyvPostgres({ uri: URLS.postgresql, table: KEYV_TABLE })
+        : backend === 'mysql'
+          ? new KeyvMysql({ uri: URLS.mysql, table: KEYV_TABLE })
+          : new KeyvMongo({ url: URLS.mongodb, collection: KEYV_TABLE })
+  const keyv = new Keyv({ store, namespace: KEYV_TABLE })
+  keyv.on('error', () => {})
+  return keyv
 }
 
 let rawMisses = 0
+let keyvMisses = 0
+/** Backends whose measurement failed, with the error. */
+const failures: string[] = []
+/** Backends keyv was left out of, with the reason. */
+const keyvLeftOut: string[] = []
+/** Longest the keyv side may take to warm its keys. */
+const KEYV_WARM_S = 30
 
-async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]> {
+/** Waits for `promise` (ignoring its outcome) or `ms`, whichever comes first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms)
+    }),
+  ])
+  clearTimeout(timer)
+}
+
+/** Stands in for keyv when it is left out (its runners are then never called). */
+function openKeyvPlaceholder(): Keyv {
+  return new Keyv()
+}
+
+async function measure(backend: Backend, label: string, raw: Raw, keyvIn: Keyv | undefined): Promise<Row[]> {
+  let keyv = keyvIn
   const UserNode = nodeClass(backend)
   const { keys: keyCount, ops: scale } = SCALE[backend]
   const order = shuffled(keyCount)
@@ -281,13 +354,51 @@ async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]
   for (let i = 0; i < keyCount; i += 500) {
     await getAll(Array.from({ length: Math.min(500, keyCount - i) }, (_, j) => new UserNode(i + j)))
   }
+  if (keyv !== undefined) {
+    trace(`${label} warming ${keyCount} keys through keyv`)
+    const store = keyv
+    const warm = async () => {
+      for (let i = 0; i < keyCount; i += 100) {
+        await Promise.all(
+          Array.from({ length: Math.min(100, keyCount - i) }, (_, j) =>
+            store.set(`user:${i + j}`, users[i + j] as User, TTL_MS),
+          ),
+        )
+      }
+    }
+    // An adapter that cannot work with this server (keyv's Mongo adapter on FerretDB 1.x) is left
+    // out with the reason instead of holding up the run.
+    let timer: NodeJS.Timeout | undefined
+    const failure = await Promise.race([
+      warm().then(
+        () => undefined,
+        (error: unknown) => `failed: ${(error as Error).message}`,
+      ),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(
+          () => resolve(`warming ${keyCount} keys took over ${KEYV_WARM_S} s`),
+          KEYV_WARM_S * 1000,
+        )
+      }),
+    ])
+    clearTimeout(timer)
+    if (failure !== undefined) {
+      keyvLeftOut.push(`${label}: ${failure}`)
+      console.log(`  ${label}: keyv left out (${failure})`)
+      keyv = undefined
+    }
+  }
   const counted = (value: unknown) => {
     if (value === undefined || value === null) rawMisses++
   }
+  const keyvSide = keyv ?? openKeyvPlaceholder()
   const runners: Record<Op, Record<Side, Runner>> = {
     get: {
       raw: async (i) => counted(await raw.get(keys[idAt(i)] as string)),
       cacheme: (i) => get(new UserNode(idAt(i))),
+      keyv: async (i) => {
+        if ((await keyvSide.get(`user:${idAt(i)}`)) === undefined) keyvMisses++
+      },
     },
     set: {
       raw: (i) => {
@@ -295,6 +406,10 @@ async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]
         return raw.set(keys[id] as string, payloads[id] as Buffer)
       },
       cacheme: (i) => refresh(new UserNode(idAt(i))),
+      keyv: (i) => {
+        const id = idAt(i)
+        return keyvSide.set(`user:${id}`, users[id] as User, TTL_MS)
+      },
     },
     getAll: {
       raw: async (i) => {
@@ -302,6 +417,10 @@ async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]
         if (found.length !== BATCH || found.some((value) => value === null)) rawMisses++
       },
       cacheme: (i) => getAll(batchIds(i).map((id) => new UserNode(id))),
+      keyv: async (i) => {
+        const found = await keyvSide.getMany(batchIds(i).map((id) => `user:${id}`))
+        if (found.some((value) => value === undefined)) keyvMisses++
+      },
     },
   }
   const before = stats(UserNode)
@@ -310,13 +429,13 @@ async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]
     // At most one pass over the keys per round: a request that lags far behind could otherwise
     // still be in flight when its keys come round again, and cacheme would join it (coalesce).
     const total = Math.min(Math.round(OPS[op] * scale), Math.floor(keyCount / (op === 'getAll' ? BATCH : 1)))
-    const sides: Side[] = ['raw', 'cacheme']
+    const sides: Side[] = keyv === undefined ? ['raw', 'cacheme'] : ['raw', 'cacheme', 'keyv']
     // Warm-up (connections, prepared statements, JIT), not timed.
     for (const side of sides) {
       trace(`${label} ${op} ${side} warm-up`)
       await drive(Math.min(total, 1_000), runners[op][side])
     }
-    const elapsed: Record<Side, number> = { raw: 0, cacheme: 0 }
+    const elapsed: Record<Side, number> = { raw: 0, cacheme: 0, keyv: 0 }
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which side goes first; each round walks a different stretch of the key order.
       for (let k = 0; k < sides.length; k++) {
@@ -332,6 +451,7 @@ async function measure(backend: Backend, label: string, raw: Raw): Promise<Row[]
       op: op === 'getAll' ? `getAll(${BATCH})` : op,
       raw: perSec('raw'),
       cacheme: perSec('cacheme'),
+      ...(keyv === undefined ? {} : { keyv: perSec('keyv') }),
     })
   }
   const after = stats(UserNode)
@@ -392,23 +512,49 @@ async function main(): Promise<void> {
       await raw?.drop().catch(() => {})
       continue
     }
+    // keyv's Mongo adapter never finished warming 1,000 keys on FerretDB 1.x (over 30 s, and its
+    // pending upserts then starved the other contenders into timeouts), so on FerretDB it only runs
+    // when asked for with BENCH_KEYV_MONGO=1.
+    const keyvHere = withKeyv && (backend !== 'mongodb' || process.env.BENCH_KEYV_MONGO === '1')
+    if (withKeyv && !keyvHere) {
+      keyvLeftOut.push(
+        `${label}: @keyv/mongo did not finish warming 1,000 keys on FerretDB 1.x in 30 s in development ` +
+          'runs and its pending writes starved the other contenders (BENCH_KEYV_MONGO=1 tries it)',
+      )
+    }
+    const keyv = keyvHere ? openKeyv(backend) : undefined
     try {
       const started = Date.now()
-      rows.push(...(await measure(backend, label, raw)))
+      rows.push(...(await measure(backend, label, raw, keyv)))
       console.log(`  ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    } catch (error) {
+      // One backend failing (FerretDB under load times out) must not lose the others' figures.
+      failures.push(`${label}: ${(error as Error).message}`)
+      console.log(`  ${label}: failed (${(error as Error).message})`)
     } finally {
+      if (keyv !== undefined) {
+        // Bounded: an adapter that hung while warming may hang here too.
+        await within(keyv.clear(), 10_000)
+        await within(keyv.disconnect(), 5_000)
+        await raw.dropTable(KEYV_TABLE).catch(() => {})
+      }
       await raw.drop()
     }
   }
   await close()
   if (rawMisses > 0) console.log(`  raw reads that found nothing: ${rawMisses}`)
+  if (keyvMisses > 0) console.log(`  keyv reads that found nothing: ${keyvMisses}`)
 
-  console.log('\n| backend | op | raw driver ops/s | cacheme ops/s | cacheme / raw | cacheme overhead |')
-  console.log('|---|---|--:|--:|--:|--:|')
+  console.log(
+    '\n| backend | op | raw driver ops/s | cacheme ops/s | cacheme / raw | cacheme overhead | keyv ops/s | cacheme / keyv |',
+  )
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|')
   for (const row of rows) {
     const ratio = row.cacheme / row.raw
+    const keyvCells =
+      row.keyv === undefined ? '— | —' : `${fmt(row.keyv)} | ${(row.cacheme / row.keyv).toFixed(2)}`
     console.log(
-      `| ${row.backend} | ${row.op} | ${fmt(row.raw)} | ${fmt(row.cacheme)} | ${ratio.toFixed(2)} | ${((1 - ratio) * 100).toFixed(1)}% |`,
+      `| ${row.backend} | ${row.op} | ${fmt(row.raw)} | ${fmt(row.cacheme)} | ${ratio.toFixed(2)} | ${((1 - ratio) * 100).toFixed(1)}% | ${keyvCells} |`,
     )
   }
   if (rows.some((row) => row.backend.endsWith('†'))) {
@@ -421,6 +567,38 @@ async function main(): Promise<void> {
       `adapter.set); getAll(${BATCH}) = one adapter.getMany; getAll ops/s are calls (× ${BATCH} keys). ` +
       'Overhead = 1 − cacheme/raw; negative means cacheme measured faster (noise).',
   )
+  const markdown = [
+    `${CONCURRENCY} requests in flight, ${ROUNDS} interleaved rounds of ${fmt(OPS.get)} get / ${fmt(OPS.set)} set / ` +
+      `${fmt(OPS.getAll)} getAll(${BATCH}) per contender, ${fmt(KEYS)} warm keys, ${payloads[0]?.length}-byte ` +
+      `msgpack values; SQL pools ${SQL_POOL}, MongoDB pool ${MONGO_POOL}. cacheme get = \`await get(node)\` with ` +
+      'the server as the only tier (every get a round trip plus decode); set = `await refresh(node)` (load, ' +
+      `encode, write); getAll(${BATCH}) = one batch read. raw = the same statement through the bare driver; keyv ` +
+      '= keyv 5 with the official adapter (`@keyv/redis` on node-redis, `@keyv/postgres`, `@keyv/mysql`, ' +
+      '`@keyv/mongo`), its own table or namespace on the same server, JSON-serialized by keyv. getAll ops/s ' +
+      `are calls (× ${BATCH} keys); ratios > 1 mean cacheme is faster.`,
+    markdownTable(
+      ['backend', 'op', 'raw driver ops/s', 'cacheme ops/s', 'keyv ops/s', 'cacheme × raw', 'cacheme × keyv'],
+      rows.map((row) => [
+        row.backend,
+        row.op,
+        fmt(row.raw),
+        fmt(row.cacheme),
+        row.keyv === undefined ? '—' : fmt(row.keyv),
+        times(row.cacheme / row.raw),
+        row.keyv === undefined ? '—' : times(row.cacheme / row.keyv),
+      ]),
+      ['---', '---'],
+    ),
+    rows.some((row) => row.backend.endsWith('†'))
+      ? `† MongoDB is FerretDB 1.x on SQLite here (it scans the collection per query): ${SCALE.mongodb.keys} ` +
+        'keys and 2% of the operations.'
+      : '',
+    keyvLeftOut.length > 0 ? `keyv left out: ${keyvLeftOut.join('; ')}.` : '',
+    failures.length > 0 ? `**Failed in this run:** ${failures.join('; ')}.` : '',
+  ]
+    .filter((part) => part !== '')
+    .join('\n\n')
+  emit('remote', 'Remote storages: cacheme vs the raw driver vs keyv', markdown, { rows })
 }
 
 main().catch((error: unknown) => {
