@@ -7,7 +7,8 @@
 //
 //   node dist/benchmark/herd200k.js [--quick] [--json FILE]
 //   REDIS_URL overrides redis://127.0.0.1:6379; CACHEME_PYTHON the interpreter of the original
-//   (default /root/.cache/cacheme/pyvenv/bin/python, then `python3` if it imports cacheme).
+//   (default ~/.cache/cacheme/pyvenv/bin/python, made by scripts/original-python.sh, then `python3`
+//   if it imports cacheme).
 //
 // GETs are counted in the client (ioredis commands named `get`; in Python a response callback, as
 // the original's own benchmark does), so other users of the server do not disturb the count. Each
@@ -16,7 +17,7 @@
 
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
@@ -140,7 +141,8 @@ async function scenario(keys: string[], concurrency: number, twoTier: boolean, i
 
 /** The interpreter with the original installed, or why there is none. */
 function python(): { bin: string } | { reason: string } {
-  const candidates = [process.env.CACHEME_PYTHON, '/root/.cache/cacheme/pyvenv/bin/python', 'python3'].filter(
+  const venv = join(homedir(), '.cache', 'cacheme', 'pyvenv', 'bin', 'python')
+  const candidates = [process.env.CACHEME_PYTHON, venv, 'python3'].filter(
     (c): c is string => c !== undefined && (c === 'python3' || existsSync(c)),
   )
   for (const bin of candidates) {
@@ -151,8 +153,8 @@ function python(): { bin: string } | { reason: string } {
   }
   return {
     reason:
-      'no Python interpreter here imports `cacheme` and `redis` (create one: `python3 -m venv ' +
-      '/root/.cache/cacheme/pyvenv && /root/.cache/cacheme/pyvenv/bin/pip install cacheme redis`)',
+      'no Python interpreter here imports `cacheme` and `redis` (install the original with ' +
+      '`bash scripts/original-python.sh`)',
   }
 }
 
