@@ -8,11 +8,11 @@
 //   node dist/benchmark/hit-ratio.js [--quick] [--json FILE]
 
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LRUCache } from 'lru-cache'
-import { emit, quick, ROOT, table } from './section'
+import { emit, OUT_DIR, quick, ROOT, table } from './section'
 
 interface Row {
   size: number
@@ -174,7 +174,8 @@ async function main(): Promise<void> {
         if (Math.abs(r.lruCache - r.lru) > 1.5e-6) mismatches.push(`${w.id}@${r.size}`)
       }
     }
-    const png = join(ROOT, 'benchmark', 'hit-ratio.png')
+    mkdirSync(OUT_DIR, { recursive: true })
+    const png = join(OUT_DIR, 'hit-ratio.png')
     await plot(workloads, png)
 
     const parts: string[] = [

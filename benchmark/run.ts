@@ -4,7 +4,8 @@
 //
 //   node dist/benchmark/run.js [--quick] [--only=local,hit-ratio] [--skip=remote]
 //
-// --quick shrinks every section (a CI smoke run; nothing asserts timings). --only / --skip pick
+// --quick shrinks every section (a CI smoke run; nothing asserts timings) and writes to a temporary
+// directory instead of benchmark/ (section.ts OUT_DIR). --only / --skip pick
 // sections; RESULTS.md is always rebuilt from every results/*.json present, each section saying
 // when it was measured.
 
@@ -12,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { machine } from './machine'
-import { ROOT, type SectionResult } from './section'
+import { OUT_DIR, ROOT, type SectionResult } from './section'
 
 interface Section {
   name: string
@@ -38,7 +39,7 @@ const list = (flag: string) =>
     .split(',')
 const only = list('only')
 const skip = list('skip') ?? []
-const resultFile = (name: string) => join(ROOT, 'benchmark', 'results', `${name}.json`)
+const resultFile = (name: string) => join(OUT_DIR, 'results', `${name}.json`)
 
 function command(cmd: string, args: string[]): string {
   try {
@@ -116,9 +117,10 @@ function main(): void {
     }${failed.includes(section.name) ? ' — **the latest run of this section failed; these are older figures**' : ''}.`
     parts.push(`## ${result.title}\n\n_${when}_\n\n${result.markdown}`)
   }
-  writeFileSync(join(ROOT, 'benchmark', 'RESULTS.md'), `${parts.join('\n\n')}\n`)
+  const out = join(OUT_DIR, 'RESULTS.md')
+  writeFileSync(out, `${parts.join('\n\n')}\n`)
   console.log(
-    `\nwrote benchmark/RESULTS.md in ${((performance.now() - started) / 1000).toFixed(0)} s` +
+    `\nwrote ${out} in ${((performance.now() - started) / 1000).toFixed(0)} s` +
       (failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''),
   )
   if (failed.length > 0) process.exitCode = 1

@@ -2,12 +2,19 @@
 // helpers, and the JSON file the driver (run.ts) turns into benchmark/RESULTS.md.
 
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
 /** The repository root (sections run from dist/benchmark/). */
 export const ROOT = join(__dirname, '..', '..')
 
 export const quick = process.argv.includes('--quick')
+
+/**
+ * Where results go: benchmark/ for a full run (RESULTS.md, results/, hit-ratio.png are committed),
+ * a temporary directory for --quick, so that a smoke run never overwrites measured figures.
+ */
+export const OUT_DIR = quick ? join(tmpdir(), 'cacheme-bench-quick') : join(ROOT, 'benchmark')
 
 /** One section's output: its markdown for RESULTS.md and the figures behind it. */
 export interface SectionResult {
