@@ -5,6 +5,7 @@
 import { InvalidArgumentError, StorageError } from '../errors'
 import { badTag } from '../serializers/frame'
 import { isSerializer, type Serializer } from '../serializers/serializer'
+import { startCleanup } from './cleanup'
 import { withTimeout } from './deadline'
 import { LocalStore } from './local'
 import type { RemoteStorage } from './remote'
@@ -32,7 +33,18 @@ export interface StorageOptions {
    * server can stall a request. Default 1000; 5000 for SQLite, whose writers may wait on a file lock.
    */
   readonly timeout?: number | undefined
+  /**
+   * postgresql, mysql, mongodb: milliseconds between two passes that delete expired rows or
+   * documents in bounded batches (default 60000; 0 turns it off, e.g. when a cron job calls
+   * `storage.cleanupExpired()`). SQLite cleans up inside its writer; Redis expires keys itself.
+   */
+  readonly cleanupInterval?: number | undefined
 }
+
+const DEFAULT_CLEANUP_INTERVAL_MS = 60_000
+
+/** Schemes whose expired entries only a periodic pass deletes (see cleanup.ts). */
+const PERIODIC_CLEANUP: readonly Scheme[] = ['postgresql', 'mysql', 'mongodb']
 
 /** Default of `timeout`: a network round trip is well under a millisecond on a healthy server. */
 const DEFAULT_TIMEOUT_MS = 1000
@@ -60,9 +72,9 @@ const OPTIONS: Readonly<Record<Scheme, readonly string[]>> = {
   local: ['size'],
   sqlite: ['table', 'poolSize', 'serializer', 'timeout'],
   redis: ['cluster', 'poolSize', 'serializer', 'timeout'],
-  mongodb: ['database', 'collection', 'poolSize', 'serializer', 'timeout'],
-  postgresql: ['table', 'poolSize', 'serializer', 'timeout'],
-  mysql: ['table', 'poolSize', 'serializer', 'timeout'],
+  mongodb: ['database', 'collection', 'poolSize', 'serializer', 'timeout', 'cleanupInterval'],
+  postgresql: ['table', 'poolSize', 'serializer', 'timeout', 'cleanupInterval'],
+  mysql: ['table', 'poolSize', 'serializer', 'timeout', 'cleanupInterval'],
 }
 
 function urlError(message: string): StorageError {
@@ -82,6 +94,8 @@ export class Storage {
   #local: LocalStore | undefined
   #remote: RemoteStorage | undefined
   #bounded: RemoteStorage | undefined
+  readonly #cleanupInterval: number
+  #stopCleanup: (() => void) | undefined
   #state: 'new' | 'opening' | 'open' | 'closed' = 'new'
 
   constructor(options: StorageOptions) {
@@ -130,6 +144,19 @@ export class Storage {
       )
     }
     this.timeout = timeout
+    const cleanupInterval = options.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL_MS
+    if (
+      typeof cleanupInterval !== 'number' ||
+      !Number.isInteger(cleanupInterval) ||
+      cleanupInterval < 0 ||
+      cleanupInterval > MAX_TIMEOUT_MS
+    ) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `cleanupInterval must be an integer number of milliseconds from 0 (off) to ${MAX_TIMEOUT_MS}; got ${String(cleanupInterval)}`,
+      )
+    }
+    this.#cleanupInterval = cleanupInterval
     if (scheme === 'local') {
       if (this.#rest !== 'lru' && this.#rest !== 'tlfu') {
         throw urlError(`local storage url must be local://lru or local://tlfu; got ${JSON.stringify(url)}`)
@@ -171,8 +198,8 @@ export class Storage {
     return this.#state === 'closed'
   }
 
-  /** Connects and validates; called by registerStorage. */
-  async open(): Promise<void> {
+  /** Connects and validates; called by registerStorage with the name it registers (for reports). */
+  async open(name: string = this.url): Promise<void> {
     if (this.#state !== 'new') {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
@@ -187,6 +214,9 @@ export class Storage {
         const adapter = await OPENERS[this.scheme](this.url, this.#rest, this.#options)
         this.#remote = adapter
         this.#bounded = withTimeout(adapter, `${this.scheme} storage`, this.timeout)
+        if (this.#cleanupInterval > 0 && PERIODIC_CLEANUP.includes(this.scheme)) {
+          this.#stopCleanup = startCleanup(adapter, name, this.#cleanupInterval)
+        }
       }
     } catch (error) {
       this.#state = 'new'
@@ -207,6 +237,8 @@ export class Storage {
 
   async close(): Promise<void> {
     const remote = this.#bounded
+    this.#stopCleanup?.()
+    this.#stopCleanup = undefined
     this.#state = 'closed'
     this.#remote = undefined
     this.#bounded = undefined
@@ -303,7 +335,7 @@ export async function registerStorage(name: string, storage: Storage): Promise<v
   }
   registry.set(name, 'opening')
   try {
-    await storage.open()
+    await storage.open(name)
   } catch (error) {
     registry.delete(name)
     throw error
