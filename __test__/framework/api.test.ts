@@ -1,36 +1,10 @@
 // The API rows of SPEC §2 over a local tier in front of a SQLite tier.
 
 import test from 'ava'
-import {
-  buildNode,
-  Cache,
-  close,
-  get,
-  getAll,
-  invalidate,
-  memoize,
-  Node,
-  nodes,
-  refresh,
-  registerStorage,
-  Storage,
-  stats,
-} from '../../lib'
-import { deferred, sleep, tempDir } from './helpers'
+import { buildNode, Cache, get, getAll, invalidate, memoize, Node, nodes, refresh, stats } from '../../lib'
+import { deferred, localAndSqlite, sleep } from './helpers'
 
-const dir = tempDir()
-const local = new Storage({ url: 'local://tlfu', size: 10_000 })
-const sql = new Storage({ url: `sqlite://${dir.file('api.db')}` })
-
-test.before(async () => {
-  await registerStorage('local', local)
-  await registerStorage('sql', sql)
-})
-
-test.after.always(async () => {
-  await close()
-  dir.remove()
-})
+const { local, sql } = localAndSqlite('api.db')
 
 const twoTiers = [new Cache({ storage: 'local', ttl: 60_000 }), new Cache({ storage: 'sql', ttl: null })]
 

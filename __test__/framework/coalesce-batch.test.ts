@@ -3,32 +3,10 @@
 // which are gone once the batch is settled, whether it succeeds or fails.
 
 import test from 'ava'
-import {
-  Cache,
-  close,
-  get,
-  getAll,
-  invalidate,
-  Node,
-  refresh,
-  registerStorage,
-  Storage,
-  stats,
-} from '../../lib'
-import { deferred, sleep, tempDir } from './helpers'
+import { Cache, get, getAll, invalidate, Node, refresh, stats } from '../../lib'
+import { deferred, localAndSqlite, sleep } from './helpers'
 
-const dir = tempDir()
-const local = new Storage({ url: 'local://lru', size: 100_000 })
-
-test.before(async () => {
-  await registerStorage('local', local)
-  await registerStorage('sql', new Storage({ url: `sqlite://${dir.file('coalesce-batch.db')}` }))
-})
-
-test.after.always(async () => {
-  await close()
-  dir.remove()
-})
+const { local } = localAndSqlite('coalesce-batch.db', 'lru', 100_000)
 
 type Gate = ReturnType<typeof deferred<string>>
 

@@ -2,32 +2,10 @@
 // flights, and no older load written after an invalidate or a refresh.
 
 import test from 'ava'
-import {
-  Cache,
-  close,
-  get,
-  getAll,
-  invalidate,
-  Node,
-  refresh,
-  registerStorage,
-  Storage,
-  stats,
-} from '../../lib'
-import { deferred, sleep, tempDir } from './helpers'
+import { Cache, get, getAll, invalidate, Node, refresh, stats } from '../../lib'
+import { deferred, localAndSqlite, sleep } from './helpers'
 
-const dir = tempDir()
-const local = new Storage({ url: 'local://lru', size: 100_000 })
-
-test.before(async () => {
-  await registerStorage('local', local)
-  await registerStorage('sql', new Storage({ url: `sqlite://${dir.file('coalesce.db')}` }))
-})
-
-test.after.always(async () => {
-  await close()
-  dir.remove()
-})
+const { local } = localAndSqlite('coalesce.db', 'lru', 100_000)
 
 const caches = [new Cache({ storage: 'local', ttl: null }), new Cache({ storage: 'sql', ttl: null })]
 

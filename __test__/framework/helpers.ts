@@ -3,6 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import test from 'ava'
+import { close, registerStorage, Storage } from '../../lib'
 
 export function tempDir(): { path: string; file(name: string): string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), 'cacheme-test-'))
@@ -35,4 +37,27 @@ let counter = 0
 export function unique(prefix: string): string {
   counter++
   return `${prefix}${counter}`
+}
+
+/**
+ * Registers a local storage as 'local' and a SQLite file as 'sql' before the file's tests, and
+ * closes both (and removes the file) after them: the two tiers most framework tests run on.
+ */
+export function localAndSqlite(
+  file: string,
+  policy: 'lru' | 'tlfu' = 'tlfu',
+  size = 10_000,
+): { local: Storage; sql: Storage } {
+  const dir = tempDir()
+  const local = new Storage({ url: `local://${policy}`, size })
+  const sql = new Storage({ url: `sqlite://${dir.file(file)}` })
+  test.before(async () => {
+    await registerStorage('local', local)
+    await registerStorage('sql', sql)
+  })
+  test.after.always(async () => {
+    await close()
+    dir.remove()
+  })
+  return { local, sql }
 }

@@ -5,7 +5,6 @@ import {
   BloomFilter,
   Cache,
   type CacheErrorEvent,
-  close,
   get,
   getAll,
   invalidate,
@@ -14,27 +13,16 @@ import {
   onError,
   type RemoteStorage,
   refresh,
-  registerStorage,
   SerializationError,
-  Storage,
   stats,
 } from '../../lib'
-import { sleep, tempDir } from './helpers'
+import { localAndSqlite, sleep } from './helpers'
 
-const dir = tempDir()
-const local = new Storage({ url: 'local://tlfu', size: 10_000 })
-const sql = new Storage({ url: `sqlite://${dir.file('tiers.db')}` })
+const { local, sql } = localAndSqlite('tiers.db')
 const events: CacheErrorEvent[] = []
 
-test.before(async () => {
-  await registerStorage('local', local)
-  await registerStorage('sql', sql)
+test.before(() => {
   onError((event) => events.push(event))
-})
-
-test.after.always(async () => {
-  await close()
-  dir.remove()
 })
 
 const adapter = (): RemoteStorage => sql.adapter as RemoteStorage
