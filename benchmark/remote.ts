@@ -10,6 +10,9 @@
 //   raw                the statement the adapter issues, sent through its own client/pool of the
 //                      same size, on the same keys of the same table, returning the driver's rows /
 //                      Buffers (no decode; set writes a payload encoded once up front)
+//   raw + decode       the same, plus what any cache client does with the bytes: decode each value
+//                      read, encode each value written (cacheme's header and MessagePack), so that
+//                      cacheme against it is the framework's own cost
 //   keyv               keyv 5 over @keyv/redis, @keyv/postgres, @keyv/mysql or @keyv/mongo (their
 //                      own clients and defaults, own table/namespace on the same server): get,
 //                      set (with the TTL) and getMany, values serialized by keyv itself
@@ -45,7 +48,7 @@ import {
   setPrefix,
   stats,
 } from '../lib'
-import { frame, tagOf } from '../lib/serializers/frame'
+import { frame, tagOf, unframe } from '../lib/serializers/frame'
 import { machine } from './machine'
 import { emit, table as markdownTable, times } from './section'
 
@@ -138,6 +141,21 @@ function nodeClass(storage: Backend) {
 /** The key cacheme stores `user:id` under (prefix set below, version v1). */
 const storedKey = (id: number) => `${RUN}:user:${id}:v1`
 const keys: string[] = users.map((user) => storedKey(user.id))
+
+const TAG = tagOf(serializer)
+/** A stored payload as cacheme decodes it (header, then MessagePack). */
+const decodePayload = (payload: Buffer) => serializer.loads(unframe(TAG, payload))
+/** A value as a driver returns it: a Buffer, a row or document holding one, or a BSON Binary. */
+function asPayload(item: unknown): Buffer | null {
+  if (item === null || item === undefined) return null
+  if (Buffer.isBuffer(item)) return item
+  const value = (item as { value?: unknown }).value
+  if (value !== undefined) return asPayload(value)
+  const bytes = (item as { buffer?: Uint8Array }).buffer
+  return bytes === undefined ? null : Buffer.from(bytes)
+}
+/** The payloads of a raw batch read, in the driver's order. */
+const payloadsOf = (found: unknown): (Buffer | null)[] => (found as unknown[]).map(asPayload)
 
 /** The raw side of one backend: the adapter's statements, issued directly. */
 interface Raw {
@@ -287,13 +305,15 @@ async function drive(total: number, op: (i: number) => Promise<unknown>): Promis
 }
 
 type Op = 'get' | 'set' | 'getAll'
-type Side = 'raw' | 'cacheme' | 'keyv'
+type Side = 'raw' | 'decoded' | 'cacheme' | 'keyv'
 type Runner = (i: number) => Promise<unknown>
 
 interface Row {
   backend: string
   op: string
   raw: number
+  /** The raw driver plus the serializer work any cache client does: decode each read, encode each write. */
+  decoded: number
   cacheme: number
   /** keyv with the backend's adapter (absent with --no-keyv or if it could not open). */
   keyv?: number
@@ -395,6 +415,11 @@ async function measure(backend: Backend, label: string, raw: Raw, keyvIn: Keyv |
   const runners: Record<Op, Record<Side, Runner>> = {
     get: {
       raw: async (i) => counted(await raw.get(keys[idAt(i)] as string)),
+      decoded: async (i) => {
+        const payload = asPayload(await raw.get(keys[idAt(i)] as string))
+        if (payload === null) rawMisses++
+        else decodePayload(payload)
+      },
       cacheme: (i) => get(new UserNode(idAt(i))),
       keyv: async (i) => {
         if ((await keyvSide.get(`user:${idAt(i)}`)) === undefined) keyvMisses++
@@ -404,6 +429,10 @@ async function measure(backend: Backend, label: string, raw: Raw, keyvIn: Keyv |
       raw: (i) => {
         const id = idAt(i)
         return raw.set(keys[id] as string, payloads[id] as Buffer)
+      },
+      decoded: (i) => {
+        const id = idAt(i)
+        return raw.set(keys[id] as string, frame(TAG, serializer.dumps(users[id])))
       },
       cacheme: (i) => refresh(new UserNode(idAt(i))),
       keyv: (i) => {
@@ -415,6 +444,11 @@ async function measure(backend: Backend, label: string, raw: Raw, keyvIn: Keyv |
       raw: async (i) => {
         const found = (await raw.getMany(batchIds(i).map((id) => keys[id] as string))) as unknown[]
         if (found.length !== BATCH || found.some((value) => value === null)) rawMisses++
+      },
+      decoded: async (i) => {
+        const found = payloadsOf(await raw.getMany(batchIds(i).map((id) => keys[id] as string)))
+        if (found.length !== BATCH) rawMisses++
+        for (const payload of found) if (payload !== null) decodePayload(payload)
       },
       cacheme: (i) => getAll(batchIds(i).map((id) => new UserNode(id))),
       keyv: async (i) => {
@@ -429,13 +463,14 @@ async function measure(backend: Backend, label: string, raw: Raw, keyvIn: Keyv |
     // At most one pass over the keys per round: a request that lags far behind could otherwise
     // still be in flight when its keys come round again, and cacheme would join it (coalesce).
     const total = Math.min(Math.round(OPS[op] * scale), Math.floor(keyCount / (op === 'getAll' ? BATCH : 1)))
-    const sides: Side[] = keyv === undefined ? ['raw', 'cacheme'] : ['raw', 'cacheme', 'keyv']
+    const sides: Side[] =
+      keyv === undefined ? ['raw', 'decoded', 'cacheme'] : ['raw', 'decoded', 'cacheme', 'keyv']
     // Warm-up (connections, prepared statements, JIT), not timed.
     for (const side of sides) {
       trace(`${label} ${op} ${side} warm-up`)
       await drive(Math.min(total, 1_000), runners[op][side])
     }
-    const elapsed: Record<Side, number> = { raw: 0, cacheme: 0, keyv: 0 }
+    const elapsed: Record<Side, number> = { raw: 0, decoded: 0, cacheme: 0, keyv: 0 }
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which side goes first; each round walks a different stretch of the key order.
       for (let k = 0; k < sides.length; k++) {
@@ -450,6 +485,7 @@ async function measure(backend: Backend, label: string, raw: Raw, keyvIn: Keyv |
       backend: scale === 1 ? label : `${label}†`,
       op: op === 'getAll' ? `getAll(${BATCH})` : op,
       raw: perSec('raw'),
+      decoded: perSec('decoded'),
       cacheme: perSec('cacheme'),
       ...(keyv === undefined ? {} : { keyv: perSec('keyv') }),
     })
@@ -548,15 +584,16 @@ async function main(): Promise<void> {
   if (keyvMisses > 0) console.log(`  keyv reads that found nothing: ${keyvMisses}`)
 
   console.log(
-    '\n| backend | op | raw driver ops/s | cacheme ops/s | cacheme / raw | cacheme overhead | keyv ops/s | cacheme / keyv |',
+    '\n| backend | op | raw driver ops/s | raw + decode ops/s | cacheme ops/s | cacheme / raw | cacheme overhead | cacheme / (raw + decode) | keyv ops/s | cacheme / keyv |',
   )
-  console.log('|---|---|--:|--:|--:|--:|--:|--:|')
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const row of rows) {
     const ratio = row.cacheme / row.raw
     const keyvCells =
       row.keyv === undefined ? '— | —' : `${fmt(row.keyv)} | ${(row.cacheme / row.keyv).toFixed(2)}`
     console.log(
-      `| ${row.backend} | ${row.op} | ${fmt(row.raw)} | ${fmt(row.cacheme)} | ${ratio.toFixed(2)} | ${((1 - ratio) * 100).toFixed(1)}% | ${keyvCells} |`,
+      `| ${row.backend} | ${row.op} | ${fmt(row.raw)} | ${fmt(row.decoded)} | ${fmt(row.cacheme)} | ${ratio.toFixed(2)} | ` +
+        `${((1 - ratio) * 100).toFixed(1)}% | ${(row.cacheme / row.decoded).toFixed(2)} | ${keyvCells} |`,
     )
   }
   if (rows.some((row) => row.backend.endsWith('†'))) {
@@ -574,19 +611,34 @@ async function main(): Promise<void> {
       `${fmt(OPS.getAll)} getAll(${BATCH}) per contender, ${fmt(KEYS)} warm keys, ${payloads[0]?.length}-byte ` +
       `msgpack values; SQL pools ${SQL_POOL}, MongoDB pool ${MONGO_POOL}. cacheme get = \`await get(node)\` with ` +
       'the server as the only tier (every get a round trip plus decode); set = `await refresh(node)` (load, ' +
-      `encode, write); getAll(${BATCH}) = one batch read. raw = the same statement through the bare driver; keyv ` +
+      `encode, write); getAll(${BATCH}) = one batch read. raw = the same statement through the bare driver, ` +
+      'bytes in and out; raw + decode = the same plus the serializer work any cache client does (MessagePack ' +
+      "decode of each value read, encode of each value written, cacheme's 2-byte header), so cacheme × (raw + " +
+      "decode) is the framework's own cost (keys, coalescing, tiers, timeouts, metrics); keyv " +
       '= keyv 5 with the official adapter (`@keyv/redis` on node-redis, `@keyv/postgres`, `@keyv/mysql`, ' +
       '`@keyv/mongo`), its own table or namespace on the same server, JSON-serialized by keyv. getAll ops/s ' +
       `are calls (× ${BATCH} keys); ratios > 1 mean cacheme is faster.`,
     markdownTable(
-      ['backend', 'op', 'raw driver ops/s', 'cacheme ops/s', 'keyv ops/s', 'cacheme × raw', 'cacheme × keyv'],
+      [
+        'backend',
+        'op',
+        'raw driver ops/s',
+        'raw + decode ops/s',
+        'cacheme ops/s',
+        'keyv ops/s',
+        'cacheme × raw',
+        'cacheme × (raw + decode)',
+        'cacheme × keyv',
+      ],
       rows.map((row) => [
         row.backend,
         row.op,
         fmt(row.raw),
+        fmt(row.decoded),
         fmt(row.cacheme),
         row.keyv === undefined ? '—' : fmt(row.keyv),
         times(row.cacheme / row.raw),
+        times(row.cacheme / row.decoded),
         row.keyv === undefined ? '—' : times(row.cacheme / row.keyv),
       ]),
       ['---', '---'],
