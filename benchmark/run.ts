@@ -26,6 +26,7 @@ const SECTIONS: Section[] = [
   { name: 'local', script: 'local.js', flags: ['--expose-gc'] },
   { name: 'framework', script: 'framework.js' },
   { name: 'hit-ratio', script: 'hit-ratio.js' },
+  { name: 'rust-core', script: 'rust-core.js' },
   { name: 'herd', script: 'herd.js' },
   { name: 'original-200k', script: 'herd200k.js' },
   { name: 'remote', script: 'remote.js' },

@@ -6,9 +6,15 @@
 //! the figures are the cost of one operation. The caches use the real monotonic clock, which is
 //! read only on the TTL paths, as in production.
 //!
+//! Each group starts with its floor, measured in the same run: a `HashMap` keyed by the same byte
+//! strings with the same hasher (foldhash), doing the bare lookup or a bounded insert (FIFO
+//! removal of the key inserted `SMALL_CAPACITY` earlier) with no policy, expiry or counters. The
+//! cache's figures are read as multiples of it (`benchmark/rust-core.ts` turns them into a table).
+//!
 //! Short runs by design (1 s warm-up, 2 s measurement, 10 samples per benchmark): the machine is
 //! shared, and these are for comparing changes, not for publication.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use cacheme_core::replay::{zipf_key, zipf_keys};
@@ -66,11 +72,28 @@ fn small_full_cache(kind: PolicyKind, ttl: Option<u64>) -> LocalCache {
     cache
 }
 
+type FloorMap = HashMap<Vec<u8>, u32, foldhash::fast::RandomState>;
+
 fn get(c: &mut Criterion) {
     let hits = zipf_sequence(1);
     let misses = zipf_sequence(9); // same ids, a version never inserted
     let mut group = c.benchmark_group("get");
     group.throughput(Throughput::Elements(1));
+
+    let mut map = FloorMap::default();
+    for rank in 1..=KEYS {
+        map.insert(key(zipf_key(rank), 1), rank as u32);
+    }
+    for (name, sequence) in [("hit", &hits), ("miss", &misses)] {
+        let mut i = 0;
+        group.bench_function(format!("{name}/hashmap (floor)"), |b| {
+            b.iter(|| {
+                let slot = map.get(&sequence[i & MASK]).copied();
+                i += 1;
+                slot
+            })
+        });
+    }
     for (name, kind) in POLICIES {
         let mut cache = full_cache(kind, None);
         let mut i = 0;
@@ -102,6 +125,21 @@ fn insert(c: &mut Criterion) {
     let zipf = zipf_sequence(1);
     let mut group = c.benchmark_group("insert");
     group.throughput(Throughput::Elements(1));
+
+    // The floor of a bounded insert: a new key in, the key inserted SMALL_CAPACITY earlier out.
+    let mut map = FloorMap::default();
+    for id in 0..SMALL_CAPACITY as usize {
+        map.insert(fresh[id].clone(), id as u32);
+    }
+    let mut i = SMALL_CAPACITY as usize;
+    group.bench_function("evict/hashmap (floor)", |b| {
+        b.iter(|| {
+            map.remove(&fresh[(i - SMALL_CAPACITY as usize) & MASK]);
+            let previous = map.insert(fresh[i & MASK].clone(), i as u32);
+            i += 1;
+            previous
+        })
+    });
 
     // A new key into a full cache: link, admission, one eviction, freed slot drained.
     for (name, kind) in POLICIES {
