@@ -128,8 +128,8 @@ fn insert(c: &mut Criterion) {
 
     // The floor of a bounded insert: a new key in, the key inserted SMALL_CAPACITY earlier out.
     let mut map = FloorMap::default();
-    for id in 0..SMALL_CAPACITY as usize {
-        map.insert(fresh[id].clone(), id as u32);
+    for (id, key) in fresh.iter().enumerate().take(SMALL_CAPACITY as usize) {
+        map.insert(key.clone(), id as u32);
     }
     let mut i = SMALL_CAPACITY as usize;
     group.bench_function("evict/hashmap (floor)", |b| {
