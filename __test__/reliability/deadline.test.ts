@@ -5,9 +5,17 @@
 import test from 'ava'
 import { InvalidArgumentError, Storage, StorageError } from '../../lib'
 import { Deadlines } from '../../lib/storages/deadline'
-import { deferred } from '../framework/helpers'
+import { deferred, sleep } from '../framework/helpers'
 
 const never = () => new Promise<never>(() => {})
+
+// The deadline timer is unref'ed (a real call keeps the process alive through its socket); these
+// calls have no socket, so a ref'ed interval stands in for it while the tests run.
+let keepAlive: NodeJS.Timeout | undefined
+test.before(() => {
+  keepAlive = setInterval(() => {}, 1000)
+})
+test.after.always(() => clearInterval(keepAlive))
 
 test('a call that never settles rejects with CACHEME_TIMEOUT naming the storage and the call', async (t) => {
   const deadlines = new Deadlines('redis storage', 20)
@@ -51,7 +59,48 @@ test('among many calls, only the stalled ones time out, each after its own start
   // The driver's answer arriving after the deadline is absorbed: no unhandled rejection (ava would
   // fail this file on one) and no second settlement.
   later.reject(new Error('late'))
+  await sleep(40) // past the refusal that the timeouts started (next test)
   t.is(await deadlines.run('get', async () => 'after'), 'after')
+  deadlines.dispose()
+})
+
+test('after a timeout, calls are refused at once for one timeout; then one probe decides', async (t) => {
+  const deadlines = new Deadlines('pg storage', 30)
+  await t.throwsAsync(deadlines.run('get', never), { instanceOf: StorageError })
+  let started = 0
+  const counted = async () => {
+    started++
+    return 'answer'
+  }
+  const refused = await t.throwsAsync(deadlines.run('set', counted), { instanceOf: StorageError })
+  t.is(refused?.code, 'CACHEME_TIMEOUT')
+  t.regex(
+    refused?.message ?? '',
+    /^pg storage: set refused without trying: a call timed out within the last 30 ms$/,
+  )
+  t.is(started, 0, 'a refused call never reaches the storage')
+
+  // After the refusal: one probe goes through; calls meanwhile are refused; a probe that times out
+  // starts the refusal over.
+  await sleep(40)
+  const probe = deadlines.run('get', never)
+  await t.throwsAsync(deadlines.run('get', counted), { message: /refused without trying/ })
+  t.is((await t.throwsAsync(probe, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
+  await t.throwsAsync(deadlines.run('get', counted), { message: /refused without trying/ })
+
+  // A probe that answers in time (even with an error: the server is there) lets calls flow again.
+  await sleep(40)
+  await t.throwsAsync(
+    deadlines.run('get', async () => Promise.reject(new Error('no such table'))),
+    {
+      message: 'no such table',
+    },
+  )
+  t.deepEqual(await Promise.all([deadlines.run('get', counted), deadlines.run('get', counted)]), [
+    'answer',
+    'answer',
+  ])
+  t.is(started, 2)
   deadlines.dispose()
 })
 

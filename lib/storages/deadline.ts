@@ -8,6 +8,12 @@
 // storage gets the same timeout, so deadlines fall due in the order calls start. A FIFO queue and
 // one timer, armed for the oldest pending call, cost a push per call instead of a timer allocation
 // and a clearTimeout on every round trip.
+//
+// A storage that lets a call time out is probably not answering any: for the next `timeout` ms its
+// calls are refused at once (a circuit breaker), so that every request does not wait out the full
+// timeout on a frozen or partitioned server. Then one call goes through as a probe; if it answers
+// in time, calls flow again, if not, the refusal starts over. Errors that come back fast (connection
+// refused) do not trip it: they cost no waiting.
 
 import { StorageError } from '../errors'
 import type { RemoteEntry, RemoteStorage } from './remote'
@@ -17,6 +23,8 @@ interface Pending {
   readonly operation: string
   readonly reject: (error: StorageError) => void
   settled: boolean
+  /** The one call let through to test a storage that timed out. */
+  readonly probe: boolean
 }
 
 /** Past this many settled entries at the head, the queue array is compacted. */
@@ -29,6 +37,10 @@ export class Deadlines {
   #queue: Pending[] = []
   #head = 0
   #timer: NodeJS.Timeout | undefined = undefined
+  /** Until when (performance.now()) calls are refused after a timeout; 0 when calls flow. */
+  #refuseUntil = 0
+  /** A probe is in flight: other calls are refused until it answers or times out. */
+  #probing = false
 
   constructor(what: string, timeoutMs: number) {
     this.#what = what
@@ -37,12 +49,20 @@ export class Deadlines {
 
   /** What `start()` resolves to, or a CACHEME_TIMEOUT StorageError once the timeout has passed. */
   run<T>(operation: string, start: () => Promise<T>): Promise<T> {
+    const now = performance.now()
+    let probe = false
+    if (this.#refuseUntil !== 0) {
+      if (now < this.#refuseUntil || this.#probing) return Promise.reject(this.#refusal(operation))
+      this.#probing = true
+      probe = true
+    }
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = {
-        deadline: performance.now() + this.#timeoutMs,
+        deadline: now + this.#timeoutMs,
         operation,
         reject,
         settled: false,
+        probe,
       }
       this.#dropSettledHead()
       this.#queue.push(pending)
@@ -57,15 +77,32 @@ export class Deadlines {
       // so a late rejection is never an unhandled one.
       call.then(
         (value) => {
-          pending.settled = true
+          this.#answered(pending)
           resolve(value)
         },
         (error: unknown) => {
-          pending.settled = true
+          this.#answered(pending)
           reject(error)
         },
       )
     })
+  }
+
+  /** The storage answered `pending` (in time, or it would be settled already). */
+  #answered(pending: Pending): void {
+    if (pending.settled) return
+    pending.settled = true
+    if (pending.probe) {
+      this.#refuseUntil = 0
+      this.#probing = false
+    }
+  }
+
+  #refusal(operation: string): StorageError {
+    return new StorageError(
+      'CACHEME_TIMEOUT',
+      `${this.#what}: ${operation} refused without trying: a call timed out within the last ${this.#timeoutMs} ms`,
+    )
   }
 
   /** Calls the queue still holds: every unsettled one, plus settled ones not yet dropped. */
@@ -96,6 +133,8 @@ export class Deadlines {
       if (pending.settled) continue
       if (pending.deadline > now) break
       pending.settled = true
+      this.#refuseUntil = now + this.#timeoutMs
+      this.#probing = false
       pending.reject(
         new StorageError(
           'CACHEME_TIMEOUT',
