@@ -28,11 +28,13 @@ import {
 import { closeStorages } from './storages/storage'
 import {
   AFTER_LOAD,
+  absorb,
+  decode,
   EXPLICIT,
   FILL_BACK,
   fromLocal,
   MISS,
-  readTier,
+  readLocal,
   readTierMany,
   UNDEFINED,
   writesSettled,
@@ -101,7 +103,20 @@ async function readThrough(
     const tiers = runtime.tiers
     for (let i = runtime.firstRead; i < tiers.length; i++) {
       const tier = tiers[i] as Tier
-      const value = await readTier(runtime, tier, key)
+      // The remote read inline, not in a helper: an async helper would be one more promise and
+      // one more microtask turn on every remote round trip.
+      let value: unknown
+      if (tier.remote === undefined) value = readLocal(tier, key)
+      else {
+        let payload: Buffer | undefined
+        try {
+          payload = await tier.remote.get(key)
+        } catch (error) {
+          absorb(runtime, tier, 'read', key, error)
+          continue
+        }
+        value = decode(runtime, tier, key, payload)
+      }
       if (value === MISS) continue
       ;(runtime.tierHits[i] as number)++
       native.metricsRecordHits(runtime.metricsId, 1)
@@ -173,7 +188,7 @@ export async function getAll<N extends Node<unknown>>(
   let pending: number[] = []
   let pendingKeys: string[] = []
   /** Node i waits on another call's flight, or repeats this call's node j (flat pairs). */
-  let joined: [node: number, flight: Flight][] | undefined
+  let joined: [node: number, promise: Promise<unknown>][] | undefined
   let repeats: number[] | undefined
 
   // A local first tier answers synchronously, before any flight is consulted (as in get). Every
@@ -198,8 +213,12 @@ export async function getAll<N extends Node<unknown>>(
       repeats.push(i, flight.ownerIndex)
       source[i] = REPEAT
     } else {
+      // The joined flight's promise now (a settled flight no longer has it), with a handler so
+      // that its rejection while this call reads is not an unhandled one: it is awaited below.
+      const promise = flight.promise
+      promise.catch(ignore)
       joined ??= []
-      joined.push([i, flight])
+      joined.push([i, promise])
       source[i] = JOINED
     }
   }
@@ -290,9 +309,11 @@ export async function getAll<N extends Node<unknown>>(
     for (let r = 0; r < repeats.length; r += 2)
       values[repeats[r] as number] = values[repeats[r + 1] as number]
   }
-  if (joined !== undefined) for (const [i, flight] of joined) values[i] = await flight.promise
+  if (joined !== undefined) for (const [i, promise] of joined) values[i] = await promise
   return values as NodeValue<N>[]
 }
+
+function ignore(): void {}
 
 const LOADED = -1
 const JOINED = -2

@@ -16,7 +16,7 @@
 import { CachemeError, SerializationError, StorageError } from './errors'
 import { type CacheErrorKind, report } from './events'
 import type { NodeRuntime, Tier } from './runtime'
-import { frame, unframe } from './serializers/frame'
+import { decodeFramed, frame } from './serializers/frame'
 import type { RemoteEntry } from './storages/remote'
 
 export const UNDEFINED: unique symbol = Symbol('cacheme.undefined')
@@ -76,27 +76,17 @@ export function decode(runtime: NodeRuntime, tier: Tier, key: string, payload: B
   if (payload === undefined) return MISS
   if (payload.length === 0) return undefined
   try {
-    return tier.serializer.loads(unframe(tier.tag, payload))
+    return decodeFramed(tier.serializer, tier.tag, payload)
   } catch (error) {
     absorb(runtime, tier, 'decode', key, error)
     return MISS
   }
 }
 
-/** One key from one tier: the value, or MISS. */
-export async function readTier(runtime: NodeRuntime, tier: Tier, key: string): Promise<unknown> {
-  if (tier.local !== undefined) {
-    const stored = tier.local.get(key)
-    return stored === undefined ? MISS : fromLocal(stored)
-  }
-  let payload: Buffer | undefined
-  try {
-    payload = await (tier.remote as NonNullable<Tier['remote']>).get(key)
-  } catch (error) {
-    absorb(runtime, tier, 'read', key, error)
-    return MISS
-  }
-  return decode(runtime, tier, key, payload)
+/** One key from a local tier: the value, or MISS. */
+export function readLocal(tier: Tier, key: string): unknown {
+  const stored = (tier.local as NonNullable<Tier['local']>).get(key)
+  return stored === undefined ? MISS : fromLocal(stored)
 }
 
 /** Many keys from one tier in one batch: values or MISS, in key order. */

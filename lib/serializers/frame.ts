@@ -34,8 +34,21 @@ export function frame(tag: number, body: Buffer): Buffer {
   return payload
 }
 
+/** The value of a payload written with `tag` by `serializer`; throws SerializationError on a mismatch. */
+export function decodeFramed(serializer: Serializer, tag: number, payload: Buffer): unknown {
+  checkHeader(tag, payload)
+  return serializer.loadsFrom !== undefined
+    ? serializer.loadsFrom(payload, HEADER_BYTES)
+    : serializer.loads(payload.subarray(HEADER_BYTES))
+}
+
 /** The body of a payload written with `tag`; throws SerializationError naming what does not match. */
 export function unframe(tag: number, payload: Buffer): Buffer {
+  checkHeader(tag, payload)
+  return payload.subarray(HEADER_BYTES)
+}
+
+function checkHeader(tag: number, payload: Buffer): void {
   if (payload.length < HEADER_BYTES || payload[0] !== MARKER) {
     throw new SerializationError(
       'CACHEME_SERIALIZATION',
@@ -49,5 +62,4 @@ export function unframe(tag: number, payload: Buffer): Buffer {
         'bump the node version when changing its serializer',
     )
   }
-  return payload.subarray(HEADER_BYTES)
 }

@@ -26,6 +26,10 @@ export class JSONSerializer implements Serializer {
   }
 
   loads(payload: Buffer): unknown {
-    return guard('JSON decode', () => JSON.parse(payload.toString('utf8')))
+    return this.loadsFrom(payload, 0)
+  }
+
+  loadsFrom(payload: Buffer, start: number): unknown {
+    return guard('JSON decode', () => JSON.parse(payload.toString('utf8', start)))
   }
 }

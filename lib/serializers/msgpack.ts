@@ -1,6 +1,6 @@
 import { C1, type Options, Packr } from 'msgpackr'
 import { SerializationError } from '../errors'
-import { guard, type Serializer, TAGS } from './serializer'
+import { codecError, guard, type Serializer, TAGS } from './serializer'
 
 /**
  * MessagePack through msgpackr: compact and fast, and Dates round-trip. The default for remote
@@ -27,12 +27,20 @@ export class MsgPackSerializer implements Serializer {
   }
 
   loads(payload: Buffer): unknown {
-    return guard('MessagePack decode', () => {
-      const value: unknown = this.#packr.unpack(payload)
-      // msgpackr answers the never-used byte 0xC1 with a marker object instead of failing.
-      if (value === C1)
-        throw new SerializationError('CACHEME_SERIALIZATION', 'payload is the never-used byte 0xC1')
-      return value
-    })
+    return this.loadsFrom(payload, 0)
+  }
+
+  loadsFrom(payload: Buffer, start: number): unknown {
+    let value: unknown
+    // Not through guard(): this runs once per value read, and the closure would be its allocation.
+    try {
+      value = this.#packr.unpack(payload, start === 0 ? undefined : { start })
+    } catch (error) {
+      throw codecError('MessagePack decode', error)
+    }
+    // msgpackr answers the never-used byte 0xC1 with a marker object instead of failing.
+    if (value === C1)
+      throw new SerializationError('CACHEME_SERIALIZATION', 'payload is the never-used byte 0xC1')
+    return value
   }
 }

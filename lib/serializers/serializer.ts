@@ -12,6 +12,12 @@ export interface Serializer {
   dumps(value: unknown): Buffer
   loads(payload: Buffer): unknown
   /**
+   * Optional: decodes `payload` from byte `start` on, as `loads(payload.subarray(start))` would,
+   * without making that view. cacheme reads every stored payload past its header (frame.ts), and on
+   * a batch read the views cost as much as a fast codec's work.
+   */
+  loadsFrom?(payload: Buffer, start: number): unknown
+  /**
    * Names the format in the two-byte header of every stored payload (see frame.ts), so that bytes
    * written by another serializer read as a miss instead of as wrong data. Built-ins use 1–63; give
    * a custom serializer its own number from 64 to 255 (without one it is 0, shared by all custom
@@ -28,10 +34,15 @@ export function guard<R>(what: string, step: () => R): R {
   try {
     return step()
   } catch (error) {
-    if (error instanceof SerializationError) throw error
-    const reason = error instanceof Error ? error.message : String(error)
-    throw new SerializationError('CACHEME_SERIALIZATION', `${what}: ${reason}`, { cause: error })
+    throw codecError(what, error)
   }
+}
+
+/** `error` from a codec step as a SerializationError that keeps the cause. */
+export function codecError(what: string, error: unknown): SerializationError {
+  if (error instanceof SerializationError) return error
+  const reason = error instanceof Error ? error.message : String(error)
+  return new SerializationError('CACHEME_SERIALIZATION', `${what}: ${reason}`, { cause: error })
 }
 
 export function isSerializer(value: unknown): value is Serializer {

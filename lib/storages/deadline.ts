@@ -21,7 +21,13 @@ import type { RemoteEntry, RemoteStorage } from './remote'
 interface Pending {
   readonly deadline: number
   readonly operation: string
-  readonly reject: (error: StorageError) => void
+  /**
+   * Rejects the caller's promise; dropped once the call settles. The queue keeps settled entries
+   * until they are compacted away (up to COMPACT_AFTER of them), and this function would keep the
+   * settled promise, and through it the call's result (a batch read's buffers), alive with them:
+   * enough mid-life garbage to make every scavenge copy it and triple the GC time of getAll.
+   */
+  reject: ((error: StorageError) => void) | undefined
   settled: boolean
   /** The one call let through to test a storage that timed out. */
   readonly probe: boolean
@@ -92,6 +98,7 @@ export class Deadlines {
   #answered(pending: Pending): void {
     if (pending.settled) return
     pending.settled = true
+    pending.reject = undefined
     if (pending.probe) {
       this.#refuseUntil = 0
       this.#probing = false
@@ -132,10 +139,12 @@ export class Deadlines {
       const pending = queue[head] as Pending
       if (pending.settled) continue
       if (pending.deadline > now) break
+      const reject = pending.reject
       pending.settled = true
+      pending.reject = undefined
       this.#refuseUntil = now + this.#timeoutMs
       this.#probing = false
-      pending.reject(
+      reject?.(
         new StorageError(
           'CACHEME_TIMEOUT',
           `${this.#what}: ${pending.operation} got no answer within ${this.#timeoutMs} ms`,

@@ -43,6 +43,14 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 }
 
+function presentOrUndefined(value: Buffer | null): Buffer | undefined {
+  return value ?? undefined
+}
+
+function getFailed(error: unknown): never {
+  throw storageError(`GET failed: ${(error as Error).message}`, error)
+}
+
 /** PX takes a positive integer. */
 function px(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs))
@@ -189,13 +197,10 @@ export class RedisStorage implements RemoteStorage {
     return new RedisStorage(clients)
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    const client = this.#client()
-    try {
-      return (await client.getBuffer(key)) ?? undefined
-    } catch (error) {
-      throw storageError(`GET failed: ${(error as Error).message}`, error)
-    }
+  // Not async: one derived promise instead of an async frame awaiting the driver's, on every get.
+  get(key: string): Promise<Buffer | undefined> {
+    if (this.#closed) return Promise.reject(closedError())
+    return this.#client().getBuffer(key).then(presentOrUndefined, getFailed)
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
