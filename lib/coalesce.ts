@@ -12,12 +12,15 @@
 // batch it reads from a remote tier: with an eager promise per key (plus its resolvers and a guard
 // against unhandled rejections), the bookkeeping of a 20-key batch cost more than decoding it.
 //
-// A settled flight lets go of everything it held (value, joiners' promise, owner, key), so joiners
-// take their promise while it is pending. This is for the garbage collector: V8 allocates the
-// backing store of a long-lived Map in old space and, on each rehash, leaves the old store behind
-// still pointing at the flights it held. Until the next full GC, every scavenge treats what those
-// dead stores point at as live, so a flight that kept its value kept the value, its strings and
-// the batch around it alive into old space: measured on getAll(20), ten times the scavenge time.
+// Garbage. The table is long-lived and churns (a flight per remote read), and V8 allocates the
+// backing store of an old Map in old space on every rehash, leaving the previous store behind, dead
+// but still pointing at the flights and keys it held. Until the next full GC, every scavenge treats
+// what dead old objects point at as live, so each flight, its key and whatever it held were copied
+// and promoted: measured on getAll(20) over a fast in-process storage, ten times the scavenge time
+// of the same reads without the table. Two measures, each measured: the table is replaced by a fresh
+// (young) copy every TABLE_RENEWAL opens, so its stores are young and die young; and a settled flight
+// lets go of its value, joiners' promise, owner and key (joiners take their promise while it is
+// pending), so what an old store does keep alive is small.
 
 interface Joiners {
   readonly promise: Promise<unknown>
@@ -28,7 +31,7 @@ interface Joiners {
 /** The in-flight work for one key: joined through `promise`, settled by whoever opened it. */
 export class Flight {
   #stale = false
-  readonly #table: Map<string, Flight>
+  readonly #flights: Flights
   #key: string
   #pending = true
   /** The joiners' promise and its settlers, made by the first caller that joins. */
@@ -39,8 +42,8 @@ export class Flight {
   /** The owner's index for this flight (a batch: the position of the node that opened it). */
   readonly ownerIndex: number
 
-  constructor(table: Map<string, Flight>, key: string, owner: unknown, ownerIndex: number) {
-    this.#table = table
+  constructor(flights: Flights, key: string, owner: unknown, ownerIndex: number) {
+    this.#flights = flights
     this.#key = key
     this.owner = owner
     this.ownerIndex = ownerIndex
@@ -85,7 +88,7 @@ export class Flight {
     this.#pending = false
     // A pending flight that is not stale is its key's entry: only retire() removes one early (and
     // marks it stale), and a key gets a new flight only when it has none. So one delete, no lookup.
-    if (!this.#stale) this.#table.delete(this.#key)
+    if (!this.#stale) this.#flights.delete(this.#key)
     const joined = this.#joined
     this.#joined = undefined
     this.owner = undefined
@@ -97,14 +100,19 @@ export class Flight {
   retire(): void {
     if (this.#stale) return
     this.#stale = true
-    if (this.#pending) this.#table.delete(this.#key)
+    if (this.#pending) this.#flights.delete(this.#key)
   }
 }
 
 function noop(): void {}
 
+/** Opens between two renewals of the table (see the top of the file): a copy of the few flights in
+ * flight, against thousands of inserts and deletes. */
+const TABLE_RENEWAL = 4096
+
 export class Flights {
-  readonly #table = new Map<string, Flight>()
+  #table = new Map<string, Flight>()
+  #opensUntilRenewal = TABLE_RENEWAL
 
   /** The in-flight work for `key`, to join. */
   get(key: string): Flight | undefined {
@@ -120,9 +128,18 @@ export class Flights {
    * concurrent callers of the key join it until then.
    */
   open(key: string, owner?: unknown, ownerIndex = -1): Flight {
-    const flight = new Flight(this.#table, key, owner, ownerIndex)
+    if (--this.#opensUntilRenewal === 0) {
+      this.#opensUntilRenewal = TABLE_RENEWAL
+      this.#table = new Map(this.#table)
+    }
+    const flight = new Flight(this, key, owner, ownerIndex)
     this.#table.set(key, flight)
     return flight
+  }
+
+  /** Removes `key`'s entry (its flight settled or retired). */
+  delete(key: string): void {
+    this.#table.delete(key)
   }
 
   /** Retires the current flight of `key` (see above). */
