@@ -544,6 +544,8 @@ async function main(): Promise<void> {
     ],
   ]
   const rows: Row[] = []
+  /** Dropped after close(): a storage still open would run its expired-row cleanup on a dropped table. */
+  const toDrop: Raw[] = []
   for (const [backend, label, openRaw, storage] of backends) {
     if (only !== undefined && !only.includes(backend)) continue
     let raw: Raw | undefined
@@ -582,10 +584,11 @@ async function main(): Promise<void> {
         await within(keyv.disconnect(), 5_000)
         await raw.dropTable(KEYV_TABLE).catch(() => {})
       }
-      await raw.drop()
+      toDrop.push(raw)
     }
   }
   await close()
+  for (const raw of toDrop) await raw.drop()
   if (rawMisses > 0) console.log(`  raw reads that found nothing: ${rawMisses}`)
   if (keyvMisses > 0) console.log(`  keyv reads that found nothing: ${keyvMisses}`)
 

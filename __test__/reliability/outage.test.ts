@@ -180,7 +180,10 @@ async function throughOutage(
     t.true(recovered, 'the tier serves hits again without any restart of the application')
     t.log(`server back to tier hits resuming: ${(performance.now() - back).toFixed(0)} ms`)
     traffic.phase = 'after'
-    await eventually(() => traffic.answered('after') > 200, RECOVERY_LIMIT_MS)
+    t.true(
+      await eventually(() => traffic.answered('after') > 200, RECOVERY_LIMIT_MS),
+      'requests go on being answered after the recovery',
+    )
   } finally {
     await traffic.stop()
     errors.stop()

@@ -98,8 +98,7 @@ withServer('postgresql', URLS.postgresql, () => {
         const refreshing = refresh(new Ordered(id, false))
         await sleep(50)
         await locker.query('COMMIT')
-        const [older, newer] = await Promise.all([getting, refreshing])
-        t.true(newer > older)
+        const [, newer] = await Promise.all([getting, refreshing])
         t.is(await get(new Ordered(id, false)), newer, `round ${round}: the older write-back landed last`)
       }
     },
