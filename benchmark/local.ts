@@ -52,6 +52,11 @@ function contenders(): Contender[] {
       get: (k) => native.benchmarkFloorNapiString(k),
       set: (k) => native.benchmarkFloorNapiString(k),
     },
+    {
+      name: 'floor + bare Rust HashMap lookup (no policy, no expiry)',
+      get: (k) => floor.mapGet(k),
+      set: (k) => floor.mapSet(k),
+    },
     { name: 'cacheme local://tlfu', get: (k) => tlfu.get(k), set: (k, v) => tlfu.set(k, v) },
     { name: 'cacheme local://lru', get: (k) => lru.get(k), set: (k, v) => lru.set(k, v) },
     { name: 'lru-cache', get: (k) => lruCache.get(k), set: (k, v) => lruCache.set(k, v) },

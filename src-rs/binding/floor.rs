@@ -1,7 +1,12 @@
 //! The benchmark floor: what any N-API call that receives a string key costs, with no cache work.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_void;
 use std::ptr;
+use std::rc::Rc;
 
+use foldhash::fast::RandomState;
 use napi::sys;
 
 use crate::raw::{self, KeyReader};
@@ -37,6 +42,45 @@ unsafe extern "C" fn read_key_latin1(
     raw::int32(env, len as i32)
 }
 
+/// The smallest cache a Rust-side table allows: the same key read, then a lookup in a plain
+/// `HashMap` (same hasher as the core), no eviction policy, no expiry, no counters. What `get` would
+/// cost with nothing but a map behind the crossing; the gap to it is the policy's own cost.
+type BareMap = RefCell<HashMap<Box<[u8]>, i32, RandomState>>;
+
+unsafe fn bare_map<'a>(data: *mut c_void) -> &'a BareMap {
+    // SAFETY: `data` is an `Rc<BareMap>` leaked into each function, released by its finalizer.
+    &*(data as *const BareMap)
+}
+
+unsafe extern "C" fn map_get(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let call = raw::call_info::<1>(env, info);
+    let mut reader = KeyReader::new();
+    let slot = reader
+        .read(env, call.args[0])
+        .and_then(|key| bare_map(call.data).borrow().get(key).copied())
+        .unwrap_or(-1);
+    raw::int32(env, slot)
+}
+
+unsafe extern "C" fn map_set(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let call = raw::call_info::<1>(env, info);
+    let mut reader = KeyReader::new();
+    let slot = match reader.read(env, call.args[0]) {
+        Some(key) => {
+            let mut map = bare_map(call.data).borrow_mut();
+            let next = map.len() as i32;
+            *map.entry(key.into()).or_insert(next)
+        }
+        None => -1,
+    };
+    raw::int32(env, slot)
+}
+
+unsafe extern "C" fn release_map(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: each function holds one count of the `Rc` created in `create`.
+    drop(Rc::from_raw(data as *const BareMap));
+}
+
 /// The same no-op through napi-rs's generated glue (`String` argument, allocated and copied):
 /// what a plain `#[napi]` method would cost.
 #[napi_derive::napi]
@@ -59,5 +103,11 @@ pub unsafe fn create(env: sys::napi_env) -> sys::napi_value {
         None,
     );
     raw::set_named(env, object, c"readKeyLatin1", function);
+    let map: Rc<BareMap> = Rc::new(RefCell::new(HashMap::default()));
+    for (name, callback) in [(c"mapGet", map_get as raw::Callback), (c"mapSet", map_set)] {
+        let data = Rc::into_raw(map.clone()) as *mut c_void;
+        let function = raw::function(env, name, callback, data, Some(release_map));
+        raw::set_named(env, object, name, function);
+    }
     object
 }

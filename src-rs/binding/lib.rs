@@ -28,7 +28,9 @@ pub fn create_local_storage(env: &Env, policy: String, size: f64) -> Result<Obje
 
 /// `{ readKey(key): number }`: a no-op that reads the key the way `get` does and returns its
 /// length. Benchmarks compare `get` against it.
-#[napi(ts_return_type = "{ readKey(key: string): number; readKeyLatin1(key: string): number }")]
+#[napi(
+    ts_return_type = "{ readKey(key: string): number; readKeyLatin1(key: string): number; mapGet(key: string): number; mapSet(key: string): number }"
+)]
 pub fn create_benchmark_floor(env: &Env) -> Result<Object<'_>> {
     // SAFETY: as above.
     unsafe { Object::from_napi_value(env.raw(), floor::create(env.raw())) }
