@@ -104,6 +104,16 @@ test('after a timeout, calls are refused at once for one timeout; then one probe
   deadlines.dispose()
 })
 
+test('a storage that answers other calls while one times out is behind, not down: nothing is refused', async (t) => {
+  const deadlines = new Deadlines('redis storage', 30)
+  const stalled = deadlines.run('get', never)
+  const answered = await deadlines.run('get', async () => 'answer')
+  t.is(answered, 'answer')
+  t.is((await t.throwsAsync(stalled, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
+  t.is(await deadlines.run('get', async () => 'next'), 'next', 'the call after the timeout went through')
+  deadlines.dispose()
+})
+
 test('the queue stays small under sustained traffic (settled calls leave from the head)', async (t) => {
   const deadlines = new Deadlines('s', 1000)
   for (let round = 0; round < 50; round++) {
