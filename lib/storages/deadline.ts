@@ -134,7 +134,15 @@ export class Deadlines {
 
   #arm(delayMs: number): void {
     // unref: a pending call keeps the process alive through its socket or worker, not through this.
-    this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(delayMs))).unref()
+    this.#timer = setTimeout(this.#expireAfterPoll, Math.max(1, Math.ceil(delayMs))).unref()
+  }
+
+  // Timers run before the event loop polls for I/O. After a long synchronous stretch (a burst of
+  // 100k requests issued in one tick) answers can be waiting, unread, in the sockets when a deadline
+  // falls due: judged then, the storage would look silent and trip the breaker. So the verdict
+  // waits for the next check phase (setImmediate), after one poll has read what had arrived.
+  readonly #expireAfterPoll = (): void => {
+    setImmediate(this.#expire).unref()
   }
 
   readonly #expire = (): void => {
