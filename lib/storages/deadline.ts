@@ -141,8 +141,10 @@ export class Deadlines {
   // 100k requests issued in one tick) answers can be waiting, unread, in the sockets when a deadline
   // falls due: judged then, the storage would look silent and trip the breaker. So the verdict
   // waits for the next check phase (setImmediate), after one poll has read what had arrived.
+  // Not unref'ed: Node does not keep the poll from blocking for an unref'ed immediate, so on a
+  // frozen server (a socket that never speaks) the verdict would wait for some other timer.
   readonly #expireAfterPoll = (): void => {
-    setImmediate(this.#expire).unref()
+    setImmediate(this.#expire)
   }
 
   readonly #expire = (): void => {
