@@ -414,16 +414,20 @@ export async function invalidate(node: Node<unknown>): Promise<void> {
   const runtime = runtimeOf(node, 'invalidate')
   const key = storedKey(runtime, node)
   if (key.length > runtime.maxKeyLength) throw keyTooLong(runtime, key)
-  runtime.flights.retire(key)
-  for (const tier of runtime.tiers) tier.local?.delete(key)
-  // Remote writes of this key already sent go first (tiers.ts, "Ordering of writes").
-  const earlier = writesSettled(runtime, key)
-  if (earlier !== undefined) await earlier
-  const removals: Promise<void>[] = []
-  for (const tier of runtime.tiers) {
-    if (tier.remote !== undefined) removals.push(tier.remote.remove(key))
+  const hold = runtime.flights.hold(key)
+  try {
+    for (const tier of runtime.tiers) tier.local?.delete(key)
+    // Remote writes of this key already sent go first (tiers.ts, "Ordering of writes").
+    const earlier = writesSettled(runtime, key)
+    if (earlier !== undefined) await earlier
+    const removals: Promise<void>[] = []
+    for (const tier of runtime.tiers) {
+      if (tier.remote !== undefined) removals.push(tier.remote.remove(key))
+    }
+    await Promise.all(removals)
+  } finally {
+    hold.release()
   }
-  await Promise.all(removals)
 }
 
 /**

@@ -4,7 +4,10 @@
 //
 // invalidate/refresh retire the key's current flight: later callers start afresh, and the retired
 // flight, still answering its own waiters, no longer writes to any cache (so an older load cannot
-// land after an invalidation or a refresh).
+// land after an invalidation or a refresh). An invalidate also holds the key until its removals are
+// done: a read starting meanwhile could find the remote copy that is about to go and fill it back
+// into the local tier after the local delete, so flights opened during a hold are born retired and
+// outside the table (they answer their caller and write nothing; found by the race test).
 //
 // Cost: nearly every flight ends with nobody having joined it (the keys in flight at once are
 // usually distinct), so a flight is one small object in the table and nothing else. Its promise is
@@ -113,6 +116,8 @@ const TABLE_RENEWAL = 4096
 export class Flights {
   #table = new Map<string, Flight>()
   #opensUntilRenewal = TABLE_RENEWAL
+  /** Keys held by invalidations in progress, with how many hold each. */
+  readonly #held = new Map<string, number>()
 
   /** The in-flight work for `key`, to join. */
   get(key: string): Flight | undefined {
@@ -133,8 +138,28 @@ export class Flights {
       this.#table = new Map(this.#table)
     }
     const flight = new Flight(this, key, owner, ownerIndex)
-    this.#table.set(key, flight)
+    if (this.#held.size !== 0 && this.#held.has(key)) flight.retire()
+    else this.#table.set(key, flight)
     return flight
+  }
+
+  /**
+   * Retires `key`'s current flight, and every flight opened for it until `release()` is called:
+   * they write to no cache (see the top of the file). Holds of one key nest.
+   */
+  hold(key: string): { release(): void } {
+    this.retire(key)
+    this.#held.set(key, (this.#held.get(key) ?? 0) + 1)
+    let held = true
+    return {
+      release: () => {
+        if (!held) return
+        held = false
+        const count = (this.#held.get(key) ?? 1) - 1
+        if (count === 0) this.#held.delete(key)
+        else this.#held.set(key, count)
+      },
+    }
   }
 
   /** Removes `key`'s entry (its flight settled or retired). */
