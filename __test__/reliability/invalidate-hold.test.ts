@@ -7,8 +7,8 @@
 // Without the hold, that get filled the row back into the local tier after the local delete, and
 // the DELETE that followed removed it from SQLite only.
 
-import Database from 'better-sqlite3'
 import test from 'ava'
+import Database from 'better-sqlite3'
 import { Cache, close, get, invalidate, Node, registerStorage, Storage, stats } from '../../lib'
 import { sleep, tempDir } from '../framework/helpers'
 
