@@ -441,7 +441,16 @@ export async function refresh<T>(node: Node<T>): Promise<T> {
   runtime.flights.retire(key)
   const own = runtime.flights.open(key)
   try {
-    const value = await timedLoad(runtime, node, undefined)
+    // The load timed here rather than through timedLoad: one async frame less on every refresh.
+    const start = performance.now()
+    let value: unknown
+    try {
+      value = await node.load()
+    } catch (error) {
+      native.metricsRecordLoad(runtime.metricsId, false, nanosSince(start))
+      throw error
+    }
+    native.metricsRecordLoad(runtime.metricsId, true, nanosSince(start))
     const earlier = writesSettled(runtime, key)
     if (earlier !== undefined) await earlier
     if (!own.stale) await writeTiers(runtime, runtime.tiers, key, value, EXPLICIT)

@@ -104,6 +104,10 @@ export function stateOf(cls: unknown, caller: string): NodeRuntime {
 
 /** The resolved runtime of a node instance (slow path: first use, or after close()). */
 export function runtimeOf(node: unknown, caller: string): NodeRuntime {
+  // Resolved already (every call but a class's first): the class's own record, as on get's hot path.
+  const cls = (node as { constructor?: Holder } | null | undefined)?.constructor
+  const known = cls?.[RUNTIME]
+  if (known !== undefined && known.cls === cls) return known
   if (typeof node !== 'object' || node === null || !(node instanceof Node)) {
     throw new InvalidArgumentError(
       'CACHEME_INVALID_NODE',

@@ -150,28 +150,36 @@ export const EXPLICIT: WritePolicy = { encoding: 'throw', storage: 'throw' }
 
 function ignore(): void {}
 
-/** Registers `write` under `keys` until it settles (after any earlier write of the same key). */
+const DONE: Promise<void> = Promise.resolve()
+
+/**
+ * Registers `write` under `keys` until it settles (after any earlier write of the same key). One
+ * derived promise per write, which drops the write's own entries when it runs: a write-back is one
+ * of the commonest calls, and every promise here shows in its cost.
+ */
 function trackWrites(runtime: NodeRuntime, keys: readonly string[], write: Promise<unknown>): void {
   const writing = runtime.writing
-  const settled = write.then(ignore, ignore)
-  let chained: [key: string, both: Promise<unknown>][] | undefined
+  const forget = (key: string, entry: Promise<unknown>) => {
+    if (writing.get(key) === entry) writing.delete(key)
+  }
+  const settled: Promise<void> = write.then(
+    () => {
+      for (const key of keys) forget(key, settled)
+    },
+    () => {
+      for (const key of keys) forget(key, settled)
+    },
+  )
   for (const key of keys) {
     const earlier = writing.get(key)
     if (earlier === undefined) writing.set(key, settled)
     else {
+      // Waiters on this key wait for both writes; the pair's entry goes when both have settled.
       const both = Promise.all([earlier, settled])
       writing.set(key, both)
-      chained ??= []
-      chained.push([key, both])
+      void both.then(() => forget(key, both))
     }
   }
-  const forget = (key: string, entry: Promise<unknown>) => {
-    if (writing.get(key) === entry) writing.delete(key)
-  }
-  void settled.then(() => {
-    for (const key of keys) forget(key, settled)
-  })
-  if (chained !== undefined) for (const [key, both] of chained) void both.then(() => forget(key, both))
 }
 
 /** Resolves once every remote write of `key` sent so far has settled (undefined: none in flight). */
@@ -181,7 +189,8 @@ export function writesSettled(runtime: NodeRuntime, key: string): Promise<unknow
 
 /**
  * Writes one value to `tiers`, each with its own TTL. Encoding happens first, so a value that cannot
- * be encoded is written nowhere.
+ * be encoded is written nowhere. Not async: one remote tier costs the storage's promise and the
+ * tracking one, nothing more; whatever throws comes back as a rejection.
  */
 export function writeTiers(
   runtime: NodeRuntime,
@@ -190,44 +199,50 @@ export function writeTiers(
   value: unknown,
   policy: WritePolicy,
 ): Promise<void> {
-  const write = sendTiers(runtime, tiers, key, value, policy)
-  if (tiers.some((tier) => tier.remote !== undefined)) trackWrites(runtime, [key], write)
-  return write
+  try {
+    let payloads: (Buffer | undefined)[]
+    try {
+      payloads = payloadsFor(tiers, value)
+    } catch (error) {
+      if (policy.encoding === 'throw') throw error
+      absorb(runtime, tiers.find((tier) => tier.remote !== undefined) as Tier, 'write', key, error)
+      return DONE
+    }
+    const strict = policy.storage === 'throw'
+    let first: Promise<void> | undefined
+    let writes: Promise<void>[] | undefined
+    for (let i = 0; i < tiers.length; i++) {
+      const tier = tiers[i] as Tier
+      if (tier.local !== undefined) {
+        tier.local.set(key, toLocal(value), tier.ttl)
+        continue
+      }
+      const write = writeRemote(runtime, tier, key, payloads[i] as Buffer, strict)
+      if (first === undefined) first = write
+      else {
+        writes ??= [first]
+        writes.push(write)
+      }
+    }
+    if (first === undefined) return DONE
+    const all = writes === undefined ? first : Promise.all(writes).then(ignore)
+    trackWrites(runtime, [key], all)
+    return all
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }
 
-async function sendTiers(
+function writeRemote(
   runtime: NodeRuntime,
-  tiers: readonly Tier[],
+  tier: Tier,
   key: string,
-  value: unknown,
-  policy: WritePolicy,
+  payload: Buffer,
+  strict: boolean,
 ): Promise<void> {
-  let payloads: (Buffer | undefined)[]
-  try {
-    payloads = payloadsFor(tiers, value)
-  } catch (error) {
-    if (policy.encoding === 'throw') throw error
-    absorb(runtime, tiers.find((tier) => tier.remote !== undefined) as Tier, 'write', key, error)
-    return
-  }
-  const strict = policy.storage === 'throw'
-  const writes: Promise<void>[] = []
-  for (let i = 0; i < tiers.length; i++) {
-    const tier = tiers[i] as Tier
-    if (tier.local !== undefined) tier.local.set(key, toLocal(value), tier.ttl)
-    else writes.push(writeRemote(runtime, tier, key, payloads[i] as Buffer, strict))
-  }
-  if (writes.length === 1) await writes[0]
-  else if (writes.length > 1) await Promise.all(writes)
-}
-
-async function writeRemote(runtime: NodeRuntime, tier: Tier, key: string, payload: Buffer, strict: boolean) {
-  try {
-    await (tier.remote as NonNullable<Tier['remote']>).set(key, payload, tier.ttl)
-  } catch (error) {
-    if (strict) throw error
-    absorb(runtime, tier, 'write', key, error)
-  }
+  const write = (tier.remote as NonNullable<Tier['remote']>).set(key, payload, tier.ttl)
+  if (strict) return write
+  return write.catch((error: unknown) => absorb(runtime, tier, 'write', key, error))
 }
 
 /**

@@ -180,9 +180,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const store = new LocalStore('tlfu', LOCAL_SIZE)
       const tier = new Storage({ url: 'local://lru', size: FRAMEWORK_SIZE })
       await registerStorage('soak-local', tier)
+      // Plus one class without a TTL: its entries stay until evicted, so the tier fills and evicts
+      // however fast this host runs (with TTLs alone, a slow run never filled it: 0 evictions).
       const classes = nodeClasses(
         'local',
-        spread.map((t) => [t, undefined] as const),
+        [...spread.map((t) => [t, undefined] as const), [null, undefined] as const],
         ['soak-local'],
       )
       const keys = KEYS * LOCAL_SIZE

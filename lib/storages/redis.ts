@@ -51,6 +51,12 @@ function getFailed(error: unknown): never {
   throw storageError(`GET failed: ${(error as Error).message}`, error)
 }
 
+function setFailed(error: unknown): never {
+  throw storageError(`SET failed: ${(error as Error).message}`, error)
+}
+
+function ignoreReply(): void {}
+
 /** PX takes a positive integer. */
 function px(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs))
@@ -233,14 +239,12 @@ export class RedisStorage implements RemoteStorage {
     }
   }
 
-  async set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
+  // Not async, like get.
+  set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError())
     const client = this.#client()
-    try {
-      if (ttlMs === null) await client.set(key, value)
-      else await client.set(key, value, 'PX', px(ttlMs))
-    } catch (error) {
-      throw storageError(`SET failed: ${(error as Error).message}`, error)
-    }
+    const reply = ttlMs === null ? client.set(key, value) : client.set(key, value, 'PX', px(ttlMs))
+    return reply.then(ignoreReply, setFailed)
   }
 
   async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
