@@ -15,15 +15,13 @@
 // batch it reads from a remote tier: with an eager promise per key (plus its resolvers and a guard
 // against unhandled rejections), the bookkeeping of a 20-key batch cost more than decoding it.
 //
-// Garbage. The table is long-lived and churns (a flight per remote read), and V8 allocates the
-// backing store of an old Map in old space on every rehash, leaving the previous store behind, dead
-// but still pointing at the flights and keys it held. Until the next full GC, every scavenge treats
-// what dead old objects point at as live, so each flight, its key and whatever it held were copied
-// and promoted: measured on getAll(20) over a fast in-process storage, ten times the scavenge time
-// of the same reads without the table. Two measures, each measured: the table is replaced by a fresh
-// (young) copy every TABLE_RENEWAL opens, so its stores are young and die young; and a settled flight
-// lets go of its value, joiners' promise, owner and key (joiners take their promise while it is
-// pending), so what an old store does keep alive is small.
+// Garbage. The table churns (a flight per remote read), so it is a YoungMap (young-map.ts), and a
+// settled flight lets go of its value, joiners' promise, owner and key (joiners take their promise
+// while it is pending), so that what an old store does keep alive is small: measured on getAll(20)
+// over a fast in-process storage, ten times the scavenge time of the same reads without the table
+// before both measures.
+
+import { YoungMap } from './young-map'
 
 interface Joiners {
   readonly promise: Promise<unknown>
@@ -109,13 +107,8 @@ export class Flight {
 
 function noop(): void {}
 
-/** Opens between two renewals of the table (see the top of the file): a copy of the few flights in
- * flight, against thousands of inserts and deletes. */
-const TABLE_RENEWAL = 4096
-
 export class Flights {
-  #table = new Map<string, Flight>()
-  #opensUntilRenewal = TABLE_RENEWAL
+  readonly #table = new YoungMap<string, Flight>()
   /** Keys held by invalidations in progress, with how many hold each. */
   readonly #held = new Map<string, number>()
 
@@ -133,10 +126,6 @@ export class Flights {
    * concurrent callers of the key join it until then.
    */
   open(key: string, owner?: unknown, ownerIndex = -1): Flight {
-    if (--this.#opensUntilRenewal === 0) {
-      this.#opensUntilRenewal = TABLE_RENEWAL
-      this.#table = new Map(this.#table)
-    }
     const flight = new Flight(this, key, owner, ownerIndex)
     if (this.#held.size !== 0 && this.#held.has(key)) flight.retire()
     else this.#table.set(key, flight)

@@ -14,6 +14,7 @@ import { isSerializer, type Serializer } from './serializers/serializer'
 import type { LocalStore } from './storages/local'
 import type { RemoteStorage } from './storages/remote'
 import { storageNamed } from './storages/storage'
+import { YoungMap } from './young-map'
 
 export const RUNTIME = Symbol('cacheme.runtime')
 
@@ -61,7 +62,7 @@ export class NodeRuntime {
    * Remote writes in flight per stored key (tiers.ts): invalidate and refresh wait for them, so
    * that a write already sent cannot land after them. Settles, never rejects; empty when idle.
    */
-  readonly writing = new Map<string, Promise<unknown>>()
+  readonly writing = new YoungMap<string, Promise<unknown>>()
 
   constructor(name: string) {
     this.name = name
