@@ -443,14 +443,14 @@ export async function refresh<T>(node: Node<T>): Promise<T> {
   try {
     // The load timed here rather than through timedLoad: one async frame less on every refresh.
     const start = performance.now()
+    let ok = false
     let value: unknown
     try {
       value = await node.load()
-    } catch (error) {
-      native.metricsRecordLoad(runtime.metricsId, false, nanosSince(start))
-      throw error
+      ok = true
+    } finally {
+      native.metricsRecordLoad(runtime.metricsId, ok, nanosSince(start))
     }
-    native.metricsRecordLoad(runtime.metricsId, true, nanosSince(start))
     const earlier = writesSettled(runtime, key)
     if (earlier !== undefined) await earlier
     if (!own.stale) await writeTiers(runtime, runtime.tiers, key, value, EXPLICIT)

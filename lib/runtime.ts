@@ -103,7 +103,7 @@ export function stateOf(cls: unknown, caller: string): NodeRuntime {
   return runtime
 }
 
-/** The resolved runtime of a node instance (slow path: first use, or after close()). */
+/** The resolved runtime of a node instance (resolving its class on first use, or after close()). */
 export function runtimeOf(node: unknown, caller: string): NodeRuntime {
   // Resolved already (every call but a class's first): the class's own record, as on get's hot path.
   const cls = (node as { constructor?: Holder } | null | undefined)?.constructor

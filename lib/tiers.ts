@@ -162,14 +162,10 @@ function trackWrites(runtime: NodeRuntime, keys: readonly string[], write: Promi
   const forget = (key: string, entry: Promise<unknown>) => {
     if (writing.get(key) === entry) writing.delete(key)
   }
-  const settled: Promise<void> = write.then(
-    () => {
-      for (const key of keys) forget(key, settled)
-    },
-    () => {
-      for (const key of keys) forget(key, settled)
-    },
-  )
+  const done = () => {
+    for (const key of keys) forget(key, settled)
+  }
+  const settled: Promise<void> = write.then(done, done)
   for (const key of keys) {
     const earlier = writing.get(key)
     if (earlier === undefined) writing.set(key, settled)
