@@ -7,19 +7,17 @@
 // land after an invalidation or a refresh). An invalidate also holds the key until its removals are
 // done: a read starting meanwhile could find the remote copy that is about to go and fill it back
 // into the local tier after the local delete, so flights opened during a hold are born retired and
-// outside the table (they answer their caller and write nothing; found by the race test).
+// outside the table (they answer their caller and write nothing).
 //
 // Cost: nearly every flight ends with nobody having joined it (the keys in flight at once are
 // usually distinct), so a flight is one small object in the table and nothing else. Its promise is
 // made only when a caller joins. That matters most to getAll, which opens a flight per key of every
 // batch it reads from a remote tier: with an eager promise per key (plus its resolvers and a guard
-// against unhandled rejections), the bookkeeping of a 20-key batch cost more than decoding it.
+// against unhandled rejections), the bookkeeping of a batch would cost more than decoding it.
 //
 // Garbage. The table churns (a flight per remote read), so it is a YoungMap (young-map.ts), and a
 // settled flight lets go of its value, joiners' promise, owner and key (joiners take their promise
-// while it is pending), so that what an old store does keep alive is small: measured on getAll(20)
-// over a fast in-process storage, ten times the scavenge time of the same reads without the table
-// before both measures.
+// while it is pending), so that what an old store does keep alive is small.
 
 import { YoungMap } from './young-map'
 
@@ -31,7 +29,7 @@ interface Joiners {
 
 /** The in-flight work for one key: joined through `promise`, settled by whoever opened it. */
 export class Flight {
-  #stale = false
+  #retired = false
   readonly #flights: Flights
   #key: string
   #pending = true
@@ -66,8 +64,8 @@ export class Flight {
   }
 
   /** Retired: the flight must not write to caches any more. */
-  get stale(): boolean {
-    return this.#stale
+  get retired(): boolean {
+    return this.#retired
   }
 
   /** Answers every joiner with `value` and leaves the table; later calls are ignored. */
@@ -87,9 +85,9 @@ export class Flight {
   /** Leaves the table and lets go of everything (see the top of the file); returns the joiners. */
   #settle(): Joiners | undefined {
     this.#pending = false
-    // A pending flight that is not stale is its key's entry: only retire() removes one early (and
-    // marks it stale), and a key gets a new flight only when it has none. So one delete, no lookup.
-    if (!this.#stale) this.#flights.delete(this.#key)
+    // A pending flight that is not retired is its key's entry: only retire() removes one early (and
+    // marks it retired), and a key gets a new flight only when it has none. So one delete, no lookup.
+    if (!this.#retired) this.#flights.delete(this.#key)
     const joined = this.#joined
     this.#joined = undefined
     this.owner = undefined
@@ -99,8 +97,8 @@ export class Flight {
 
   /** Takes the flight out of the table for good; it still settles for its own waiters. */
   retire(): void {
-    if (this.#stale) return
-    this.#stale = true
+    if (this.#retired) return
+    this.#retired = true
     if (this.#pending) this.#flights.delete(this.#key)
   }
 }
@@ -159,5 +157,10 @@ export class Flights {
   /** Retires the current flight of `key` (see above). */
   retire(key: string): void {
     this.#table.get(key)?.retire()
+  }
+
+  /** Retires every current flight: what they read may predate a change this process missed. */
+  retireAll(): void {
+    for (const flight of [...this.#table.values()]) flight.retire()
   }
 }

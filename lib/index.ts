@@ -11,11 +11,11 @@ export {
   nodes,
   type OneClass,
   refresh,
-  setPrefix,
   stats,
 } from './api'
 export { BloomFilter } from './bloom'
 export { Cache, type CacheOptions } from './cache'
+export { setBus } from './coherence'
 export {
   CachemeError,
   type CachemeErrorCode,
@@ -25,6 +25,7 @@ export {
   StorageError,
 } from './errors'
 export { type CacheErrorEvent, type CacheErrorKind, type CacheErrorListener, onError } from './events'
+export { setPrefix } from './keys'
 export type { LocalStorageStats } from './native'
 export {
   type BuildNodeOptions,

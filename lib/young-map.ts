@@ -1,14 +1,13 @@
-// A Map for short-lived entries that churn on every request (flights in coalesce.ts, remote writes
-// in flight in tiers.ts), replaced by a fresh copy every RENEWAL insertions.
+// A Map for short-lived entries that churn on every request (flights in coalesce.ts, shared-tier
+// writes in flight in tiers/write.ts), replaced by a fresh copy every RENEWAL insertions.
 //
 // Why: a long-lived Map is promoted to V8's old space, and from then on every insertion of a young
 // key and value stores young pointers into an old object (write barrier, remembered-set entries the
 // next scavenge must visit), and every rehash leaves a dead old backing store that keeps the entries
-// it held alive until a full GC. Measured on getAll(20) over Redis: a per-key Map insert and delete
-// on a long-lived Map cost 22–25% of the raw round trip, against 4–15% on a young one. A copy holds
-// only the few entries in flight, against thousands of insertions between two copies.
+// it held alive until a full GC (benchmark/RESULTS.md has the measurement on getAll over Redis). A
+// copy holds only the few entries in flight, against thousands of insertions between two copies.
 
-/** Insertions between two renewals (measured on the benchmarks of issue #3). */
+/** Insertions between two renewals. */
 const RENEWAL = 4096
 
 export class YoungMap<K, V> {
@@ -37,5 +36,9 @@ export class YoungMap<K, V> {
 
   get size(): number {
     return this.#map.size
+  }
+
+  values(): IterableIterator<V> {
+    return this.#map.values()
   }
 }

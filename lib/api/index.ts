@@ -1,0 +1,7 @@
+// The verbs of the public API, one module per kind.
+
+export { close } from './lifecycle'
+export { type Memoizer, memoize } from './memoize'
+export { get, getAll, type OneClass } from './read'
+export { type NodeStats, nodes, stats } from './stats'
+export { invalidate, refresh } from './write'

@@ -1,0 +1,82 @@
+// Keeping every process's local tiers coherent with the shared ones: the framework's side of the
+// invalidation bus (the transport and its wire format are in bus/).
+//
+// Outgoing: once a write to a shared tier settles (tiers/write.ts, api/write.ts), its keys are
+// announced and the bus publishes them. Incoming: keys another process wrote are dropped from every
+// local tier, and a read or load of them in flight here is retired, so it answers its callers but
+// fills no tier with what it read before the change. After a resubscription the process cannot know
+// what it missed, so it drops everything its local tiers hold in front of a shared tier.
+
+import { InvalidArgumentError } from './errors'
+import { keyHead } from './keys'
+import { resolvedRecords } from './runtime/record'
+import { setAnnouncer } from './tiers/announce'
+
+/** What the framework needs of a bus (bus/bus.ts implements it). */
+export interface BusHandlers {
+  /** Another process wrote these stored keys: drop them from local tiers. */
+  invalidate(keys: readonly string[]): void
+  /** The subscription dropped and came back: what was missed is unknown. */
+  resync(): void
+}
+
+export interface InvalidationBus {
+  open(handlers: BusHandlers, defaultChannel: string): Promise<void>
+  publish(keys: readonly string[]): void
+  close(): Promise<void>
+}
+
+let attached: InvalidationBus | undefined
+
+/**
+ * Attaches `bus`: resolves once it is subscribed; from then on this process publishes its writes to
+ * shared tiers and drops from its local tiers what other processes write. close() detaches it.
+ */
+export async function setBus(bus: InvalidationBus): Promise<void> {
+  for (const method of ['open', 'publish', 'close'] as const) {
+    if (typeof (bus as Partial<InvalidationBus> | null)?.[method] !== 'function') {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `setBus needs a new Bus({ url }); got no ${method}()`,
+      )
+    }
+  }
+  if (attached !== undefined) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      'a bus is already attached: close() detaches it before another can be set',
+    )
+  }
+  attached = bus
+  try {
+    await bus.open({ invalidate: forgetKeys, resync: forgetAll }, `${keyHead}bus`)
+  } catch (error) {
+    attached = undefined
+    throw error
+  }
+  if (attached === bus) setAnnouncer((keys) => bus.publish(keys))
+}
+
+/** Detaches and closes the bus, if any. */
+export function closeCoherence(): Promise<void> {
+  const bus = attached
+  attached = undefined
+  setAnnouncer(undefined)
+  return bus === undefined ? Promise.resolve() : bus.close()
+}
+
+function forgetKeys(keys: readonly string[]): void {
+  for (const runtime of resolvedRecords()) {
+    if (!runtime.tiers.some((tier) => tier.shared)) continue
+    for (const key of keys) runtime.flights.retire(key)
+    for (const tier of runtime.tiers) tier.forget(keys)
+  }
+}
+
+function forgetAll(): void {
+  for (const runtime of resolvedRecords()) {
+    if (!runtime.tiers.some((tier) => tier.shared)) continue
+    runtime.flights.retireAll()
+    for (const tier of runtime.tiers) tier.forgetAll()
+  }
+}

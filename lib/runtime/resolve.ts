@@ -1,0 +1,119 @@
+// Resolving a node class on first use: its static meta checked (typed errors naming the problem),
+// its caches turned into tiers over the registered storages.
+
+import { BloomFilter } from '../bloom'
+import { checkTtl } from '../cache'
+import { InvalidArgumentError, NodeDefinitionError } from '../errors'
+import { knownNodes, Node, type NodeClass, type NodeMeta } from '../node'
+import { defaultSerializer } from '../serializers'
+import { badTag } from '../serializers/frame'
+import { isSerializer } from '../serializers/serializer'
+import { storageNamed } from '../storages/storage'
+import { LocalTier } from '../tiers/local'
+import { RemoteTier } from '../tiers/remote'
+import type { Tier } from '../tiers/tier'
+import { existingRecord, type LoadAll, type NodeRuntime, RUNTIME, recordOf } from './record'
+
+type Holder = { [RUNTIME]?: NodeRuntime }
+
+/** The resolved runtime of a node instance (resolving its class on first use, or after close()). */
+export function runtimeOf(node: unknown, caller: string): NodeRuntime {
+  // Resolved already (every call but a class's first): the class's own record, as on get's hot path.
+  const cls = (node as { constructor?: Holder } | null | undefined)?.constructor
+  const known = cls?.[RUNTIME]
+  if (known !== undefined && known.cls === cls) return known
+  if (typeof node !== 'object' || node === null || !(node instanceof Node)) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_NODE',
+      `${caller} needs a node (an instance of a Node subclass); got ${node === null ? 'null' : typeof node}`,
+    )
+  }
+  return resolvedRecordOf(node.constructor, caller)
+}
+
+/** The record of `cls` with its meta checked and resolved against the registered storages. */
+export function resolvedRecordOf(cls: unknown, caller: string): NodeRuntime {
+  const runtime = recordOf(cls, caller)
+  if (runtime.cls !== cls) resolveMeta(runtime, cls as NodeClass)
+  return runtime
+}
+
+/** Forgets every resolution (after close()): the next use re-resolves against new registrations. */
+export function unresolveAll(): void {
+  for (const cls of knownNodes) existingRecord(cls)?.unresolve()
+}
+
+function definitionError(runtime: NodeRuntime, message: string): NodeDefinitionError {
+  return new NodeDefinitionError('CACHEME_INVALID_NODE', `${runtime.name}.meta: ${message}`)
+}
+
+function checkMeta(runtime: NodeRuntime, cls: NodeClass): NodeMeta {
+  const meta: NodeMeta | undefined = cls.meta
+  if (typeof meta !== 'object' || meta === null) {
+    throw new NodeDefinitionError(
+      'CACHEME_INVALID_NODE',
+      `${runtime.name} has no static meta: add static meta = { version, caches: [new Cache({ storage, ttl })] }`,
+    )
+  }
+  if (typeof meta.version !== 'string' || meta.version.length === 0) {
+    throw definitionError(runtime, 'version must be a non-empty string')
+  }
+  if (!Array.isArray(meta.caches) || meta.caches.length === 0) {
+    throw definitionError(runtime, 'caches must be a non-empty array of new Cache({ storage, ttl })')
+  }
+  if (meta.serializer !== undefined && !isSerializer(meta.serializer)) {
+    throw definitionError(runtime, 'serializer must be an object with dumps(value) and loads(buffer) methods')
+  }
+  const tagProblem = meta.serializer === undefined ? undefined : badTag(meta.serializer)
+  if (tagProblem !== undefined) throw definitionError(runtime, tagProblem)
+  if (meta.doorkeeper !== undefined && !(meta.doorkeeper instanceof BloomFilter)) {
+    throw definitionError(runtime, 'doorkeeper must be a BloomFilter')
+  }
+  return meta
+}
+
+function tiersOf(runtime: NodeRuntime, meta: NodeMeta): Tier[] {
+  const seen = new Set<string>()
+  return meta.caches.map((cache, index): Tier => {
+    if (typeof cache !== 'object' || cache === null || typeof cache.storage !== 'string') {
+      throw definitionError(runtime, `caches[${index}] must be new Cache({ storage, ttl })`)
+    }
+    checkTtl(cache.ttl, `${runtime.name}.meta.caches[${index}]`)
+    if (seen.has(cache.storage))
+      throw definitionError(runtime, `storage ${JSON.stringify(cache.storage)} is listed twice`)
+    seen.add(cache.storage)
+    const storage = storageNamed(cache.storage)
+    if (storage.local !== undefined) return new LocalTier(index, cache.storage, cache.ttl, storage.local)
+    const serializer = meta.serializer ?? storage.serializer ?? defaultSerializer
+    return new RemoteTier(
+      index,
+      cache.storage,
+      cache.ttl,
+      storage.bounded as NonNullable<typeof storage.bounded>,
+      serializer,
+      runtime,
+    )
+  })
+}
+
+function resolveMeta(runtime: NodeRuntime, cls: NodeClass): void {
+  const meta = checkMeta(runtime, cls)
+  const loadAll = (cls as { loadAll?: unknown }).loadAll
+  if (loadAll !== undefined && typeof loadAll !== 'function') {
+    throw new NodeDefinitionError('CACHEME_INVALID_NODE', `${runtime.name}.loadAll must be a static function`)
+  }
+  const tiers = tiersOf(runtime, meta)
+  const first = tiers[0] as Tier
+  const syncStore = first instanceof LocalTier ? first.store : undefined
+  runtime.suffix = `:${meta.version}`
+  runtime.tiers = tiers
+  runtime.syncStore = syncStore
+  runtime.firstRead = syncStore === undefined ? 0 : 1
+  runtime.maxKeyLength = Math.min(...tiers.map((tier) => tier.maxKeyLength))
+  runtime.doorkeeper = meta.doorkeeper
+  runtime.loadAll = loadAll === undefined ? undefined : (loadAll as LoadAll).bind(cls)
+  if (runtime.tierHits.length !== tiers.length) runtime.tierHits = tiers.map(() => 0)
+  runtime.tierNames = tiers.map((tier) => tier.name)
+  runtime.localFirst = syncStore !== undefined
+  runtime.cls = cls
+}
