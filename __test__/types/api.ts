@@ -18,7 +18,7 @@ import {
   registerStorage,
   Storage,
   stats,
-} from '../../lib'
+} from 'cacheme'
 
 interface User {
   id: number
