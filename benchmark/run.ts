@@ -30,6 +30,7 @@ const SECTIONS: Section[] = [
   { name: 'herd', script: 'herd.js' },
   { name: 'original-200k', script: 'herd200k.js' },
   { name: 'remote', script: 'remote.js' },
+  { name: 'stale', script: 'stale.js' },
 ]
 
 const quick = process.argv.includes('--quick')

@@ -15,6 +15,12 @@
 // batch it reads from a remote tier: with an eager promise per key (plus its resolvers and a guard
 // against unhandled rejections), the bookkeeping of a batch would cost more than decoding it.
 //
+// Early answers. A node with stale options may answer a flight's joiners before its work ends (a
+// stale value while the key reloads, or after a soft timeout): `answer` settles the joiners' promise,
+// current and later joiners get that value, and the flight stays in the table until its work ends.
+// So no second load of the key starts meanwhile, and invalidate/refresh can still retire it (its late
+// write then writes nothing, as for any retired flight).
+//
 // Garbage. The table churns (a flight per remote read), so it is a YoungMap (young-map.ts), and a
 // settled flight lets go of its value, joiners' promise, owner and key (joiners take their promise
 // while it is pending), so that what an old store does keep alive is small.
@@ -33,6 +39,7 @@ export class Flight {
   readonly #flights: Flights
   #key: string
   #pending = true
+  #answered = false
   /** The joiners' promise and its settlers, made by the first caller that joins. */
   #joined: Joiners | undefined
 
@@ -66,6 +73,23 @@ export class Flight {
   /** Retired: the flight must not write to caches any more. */
   get retired(): boolean {
     return this.#retired
+  }
+
+  /** Answered early (see the top of the file), or settled. */
+  get answered(): boolean {
+    return this.#answered || !this.#pending
+  }
+
+  /**
+   * Answers the joiners, current and later, with `value` while the flight's work goes on; its own
+   * resolve or reject later only takes it out of the table. Ignored once answered or settled.
+   */
+  answer(value: unknown): void {
+    if (!this.#pending || this.#answered) return
+    this.#answered = true
+    if (this.#joined === undefined)
+      this.#joined = { promise: Promise.resolve(value), resolve: noop, reject: noop }
+    else this.#joined.resolve(value)
   }
 
   /** Answers every joiner with `value` and leaves the table; later calls are ignored. */

@@ -7,34 +7,21 @@
 // fills no tier with what it read before the change. After a resubscription the process cannot know
 // what it missed, so it drops everything its local tiers hold in front of a shared tier.
 
+import type { Bus, BusStats } from './bus/bus'
 import { InvalidArgumentError } from './errors'
 import { keyHead } from './keys'
 import { resolvedRecords } from './runtime/record'
 import { setAnnouncer } from './tiers/announce'
 
-/** What the framework needs of a bus (bus/bus.ts implements it). */
-export interface BusHandlers {
-  /** Another process wrote these stored keys: drop them from local tiers. */
-  invalidate(keys: readonly string[]): void
-  /** The subscription dropped and came back: what was missed is unknown. */
-  resync(): void
-}
-
-export interface InvalidationBus {
-  open(handlers: BusHandlers, defaultChannel: string): Promise<void>
-  publish(keys: readonly string[]): void
-  close(): Promise<void>
-}
-
-let attached: InvalidationBus | undefined
+let attached: Bus | undefined
 
 /**
  * Attaches `bus`: resolves once it is subscribed; from then on this process publishes its writes to
  * shared tiers and drops from its local tiers what other processes write. close() detaches it.
  */
-export async function setBus(bus: InvalidationBus): Promise<void> {
-  for (const method of ['open', 'publish', 'close'] as const) {
-    if (typeof (bus as Partial<InvalidationBus> | null)?.[method] !== 'function') {
+export async function setBus(bus: Bus): Promise<void> {
+  for (const method of ['open', 'publish', 'stats', 'close'] as const) {
+    if (typeof (bus as Partial<Bus> | null)?.[method] !== 'function') {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
         `setBus needs a new Bus({ url }); got no ${method}()`,
@@ -55,6 +42,11 @@ export async function setBus(bus: InvalidationBus): Promise<void> {
     throw error
   }
   if (attached === bus) setAnnouncer((keys) => bus.publish(keys))
+}
+
+/** The attached bus's counters (messages, keys, resyncs, invalid and dropped), or undefined without one. */
+export function busStats(): BusStats | undefined {
+  return attached?.stats()
 }
 
 /** Detaches and closes the bus, if any. */

@@ -11,7 +11,9 @@ export type CachemeErrorCode =
   | 'CACHEME_SERIALIZATION'
   | 'CACHEME_STORAGE'
   | 'CACHEME_TIMEOUT'
+  | 'CACHEME_LOAD'
   | 'CACHEME_CLOSED'
+  | 'CACHEME_BUS_DROPPED'
 
 export class CachemeError extends Error {
   readonly code: CachemeErrorCode
@@ -34,3 +36,10 @@ export class StorageError extends CachemeError {}
 
 /** A value could not be encoded, or stored bytes could not be decoded. */
 export class SerializationError extends CachemeError {}
+
+/**
+ * A node's load failed (`CACHEME_LOAD`, reported through onError when a stale value was answered
+ * instead, with the loader's error as `cause`) or outlived the node's hardTimeout (`CACHEME_TIMEOUT`,
+ * thrown to every waiter).
+ */
+export class LoadError extends CachemeError {}

@@ -1,19 +1,22 @@
 // Errors cacheme absorbs instead of throwing: a payload that does not decode (read as a miss), a
 // remote read that fails (read as a miss), a write-back or fill-back that fails (the value is still
-// returned). Each is counted per node class (stats) and reported to the onError listeners; with no
-// listener, the first of each kind per storage becomes a process warning so it is never silent.
+// returned), a load that fails while a stale value answers for it (kind 'load': staleIfError, or a
+// reload in the background), and the invalidation bus losing keys it could not publish (kind 'bus';
+// lib/bus/). Each is counted (per node class, or in the bus's stats) and reported to the onError
+// listeners; with no listener, the first of each kind per storage (per node for 'load') becomes a
+// process warning so it is never silent.
 
 import type { CachemeError } from './errors'
 
-export type CacheErrorKind = 'decode' | 'read' | 'write'
+export type CacheErrorKind = 'decode' | 'read' | 'write' | 'load' | 'bus'
 
 export interface CacheErrorEvent {
   readonly kind: CacheErrorKind
-  /** Node class name. */
+  /** Node class name; '' for kind 'bus'. */
   readonly node: string
-  /** Registered storage name. */
+  /** Registered storage name; for kind 'bus', 'bus'; for kind 'load', ''. */
   readonly storage: string
-  /** Stored key (`{prefix}:{key}:{version}`). */
+  /** Stored key (`{prefix}:{key}:{version}`); for kind 'bus', the bus channel. */
   readonly key: string
   readonly error: CachemeError
 }
@@ -34,11 +37,17 @@ export function onError(listener: CacheErrorListener): () => void {
 
 export function report(event: CacheErrorEvent): void {
   if (listeners.size === 0) {
-    const once = `${event.kind}:${event.storage}`
+    const once = `${event.kind}:${event.kind === 'load' ? event.node : event.storage}`
     if (warned.has(once)) return
     warned.add(once)
+    const where =
+      event.kind === 'bus'
+        ? `on channel ${JSON.stringify(event.key)}`
+        : event.kind === 'load'
+          ? `in node ${event.node} (key ${event.key}), answered with a stale value`
+          : `on storage ${JSON.stringify(event.storage)} (node ${event.node}, key ${event.key})`
     process.emitWarning(
-      `cacheme ${event.kind} error on storage ${JSON.stringify(event.storage)} (node ${event.node}, key ${event.key}): ` +
+      `cacheme ${event.kind} error ${where}: ` +
         `${event.error.message}. Further ones are only counted; register cacheme.onError to see them.`,
       { code: event.error.code },
     )

@@ -14,17 +14,20 @@ export {
   stats,
 } from './api'
 export { BloomFilter } from './bloom'
+export { Bus, type BusOptions, type BusStats } from './bus/bus'
 export { Cache, type CacheOptions } from './cache'
-export { setBus } from './coherence'
+export { busStats, setBus } from './coherence'
 export {
   CachemeError,
   type CachemeErrorCode,
   InvalidArgumentError,
+  LoadError,
   NodeDefinitionError,
   SerializationError,
   StorageError,
 } from './errors'
 export { type CacheErrorEvent, type CacheErrorKind, type CacheErrorListener, onError } from './events'
+export type { FreshnessOptions } from './freshness'
 export { setPrefix } from './keys'
 export type { LocalStorageStats } from './native'
 export {
@@ -32,6 +35,7 @@ export {
   type BuiltNode,
   type BuiltNodeClass,
   buildNode,
+  type LoadOptions,
   Node,
   type NodeClass,
   type NodeMeta,
@@ -46,6 +50,13 @@ export {
   type Serializer,
   V8Serializer,
 } from './serializers'
+export {
+  type ConformanceSuite,
+  type ConformanceTarget,
+  type ConformanceTest,
+  runStorageConformance,
+  storageConformance,
+} from './storages/conformance'
 export { type LocalPolicy, LocalStore, MAX_LOCAL_SIZE } from './storages/local'
 export type { RemoteEntry, RemoteStorage } from './storages/remote'
 export { registerStorage, Storage, type StorageOptions } from './storages/storage'

@@ -1,16 +1,29 @@
 // Nodes: a class per kind of cached data. Subclass Node (static `meta`, `key()`, `load()`), or build
-// one at run time with buildNode. Nothing here touches storages; lib/runtime.ts checks a class on
+// one at run time with buildNode. Nothing here touches storages; lib/runtime/ checks a class on
 // first use.
 
 import type { BloomFilter } from './bloom'
 import type { Cache } from './cache'
 import { InvalidArgumentError, NodeDefinitionError } from './errors'
+import type { FreshnessOptions } from './freshness'
 import type { Serializer } from './serializers/serializer'
 
 /** Type-level only: lets `get(node)` know the value type. Never set at run time. */
 declare const VALUE: unique symbol
 
-export interface NodeMeta {
+/**
+ * What a load is given: `signal`, for a node with a hardTimeout, aborts when the load is abandoned
+ * (so the loader can stop its work); absent otherwise.
+ */
+export interface LoadOptions {
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * A node class's static meta. The stale windows and load timeouts (FreshnessOptions, all optional)
+ * are described in freshness.ts and the README's "When the source is slow or down".
+ */
+export interface NodeMeta extends FreshnessOptions {
   /** Part of every stored key (`{prefix}:{key()}:{version}`): bump it when the value's shape changes. */
   readonly version: string
   /** Tiers, read left to right; a hit fills every tier before it; a load writes them all. */
@@ -29,9 +42,10 @@ export abstract class Node<T> {
 
   /**
    * Reads the value from the source on a miss in every tier. (A class used only through memoize,
-   * whose wrapped function is the loader, can be made with buildNode and no load.)
+   * whose wrapped function is the loader, can be made with buildNode and no load.) A node with a
+   * hardTimeout gets `{ signal }`, aborted when the load is abandoned; others get no argument.
    */
-  abstract load(): Promise<T>
+  abstract load(options?: LoadOptions): Promise<T>
 }
 
 /**
@@ -53,10 +67,13 @@ export type NodeClass<T = unknown> = (abstract new (
 export interface BuildNodeOptions<A extends readonly unknown[], T> extends NodeMeta {
   /** The key of a node built with `args`; default: the arguments joined by ':' (strings and numbers). */
   readonly key?: (...args: A) => string
-  /** Loads the value of a node built with `args`. Omit it for a class used only through memoize. */
-  readonly load?: (...args: A) => Promise<T>
+  /**
+   * Loads the value of a node built with `args`. Omit it for a class used only through memoize.
+   * Called with `this` = the load's LoadOptions: a function (not an arrow) reads `this.signal`.
+   */
+  readonly load?: (this: LoadOptions, ...args: A) => Promise<T>
   /** Optional batch loader for getAll: values in the order of `args`. */
-  readonly loadAll?: (args: readonly A[]) => Promise<readonly T[]>
+  readonly loadAll?: (args: readonly A[], options?: LoadOptions) => Promise<readonly T[]>
 }
 
 /** An instance of a class made by buildNode: its constructor arguments are kept as `args`. */
@@ -70,6 +87,8 @@ export type BuiltNodeClass<A extends readonly unknown[], T> = (new (
   readonly meta: NodeMeta
   readonly name: string
 }
+
+const NO_OPTIONS: LoadOptions = Object.freeze({})
 
 function defaultKey(name: string, args: readonly unknown[]): string {
   for (const arg of args) {
@@ -106,6 +125,7 @@ export function buildNode<A extends readonly unknown[], T>(
     throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', `buildNode(${name}) needs an options object`)
   }
   const { key, load, loadAll, version, caches, serializer, doorkeeper } = options
+  const { staleWhileRevalidate, staleIfError, softTimeout, hardTimeout } = options
   for (const [what, fn] of [
     ['key', key],
     ['load', load],
@@ -115,7 +135,16 @@ export function buildNode<A extends readonly unknown[], T>(
       throw new NodeDefinitionError('CACHEME_INVALID_NODE', `buildNode(${name}): ${what} must be a function`)
     }
   }
-  const meta: NodeMeta = { version, caches, serializer, doorkeeper }
+  const meta: NodeMeta = {
+    version,
+    caches,
+    serializer,
+    doorkeeper,
+    staleWhileRevalidate,
+    staleIfError,
+    softTimeout,
+    hardTimeout,
+  }
 
   class Built extends Node<T> implements BuiltNode<A, T> {
     static readonly meta = meta
@@ -130,8 +159,8 @@ export function buildNode<A extends readonly unknown[], T>(
       return key === undefined ? defaultKey(name, this.args) : key(...this.args)
     }
 
-    load(): Promise<T> {
-      if (load !== undefined) return load(...this.args)
+    load(options?: LoadOptions): Promise<T> {
+      if (load !== undefined) return load.call(options ?? NO_OPTIONS, ...this.args)
       return Promise.reject(
         new NodeDefinitionError(
           'CACHEME_INVALID_NODE',
@@ -142,7 +171,11 @@ export function buildNode<A extends readonly unknown[], T>(
   }
   if (loadAll !== undefined) {
     Object.defineProperty(Built, 'loadAll', {
-      value: (nodes: readonly Built[]) => loadAll(nodes.map((node) => node.args)),
+      value: (nodes: readonly Built[], options?: LoadOptions) =>
+        loadAll(
+          nodes.map((node) => node.args),
+          options,
+        ),
     })
   }
   Object.defineProperty(Built, 'name', { value: name })

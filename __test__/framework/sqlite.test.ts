@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 import Database from 'better-sqlite3'
-import { InvalidArgumentError, type RemoteStorage, Storage, StorageError } from '../../lib'
+import { InvalidArgumentError, Storage, StorageError } from '../../lib'
 import { SqliteStorage } from '../../lib/storages/sqlite'
 import { schema } from '../../lib/storages/sqlite-db'
 import { sleep, tempDir } from './helpers'
@@ -23,7 +23,7 @@ for (const [label, file, poolSize] of [
 ] as const) {
   test(`${label}: get/set/getMany/setMany/remove/removeMany`, async (t) => {
     const path = file === ':memory:' ? file : dir.file(file)
-    const storage: RemoteStorage = await SqliteStorage.open(path, { poolSize })
+    const storage = await SqliteStorage.open(path, { poolSize })
     try {
       t.is(storage.maxKeyLength, 512)
       t.is(await storage.get('a'), undefined)

@@ -1,8 +1,10 @@
 // Calling a node's loader, timed: the load count, failures and time go to the class's metrics in Rust.
+// A node with a hardTimeout gets an AbortSignal and a deadline (boundedLoad); other nodes call their
+// loader exactly as before that option existed.
 
-import { NodeDefinitionError } from '../errors'
+import { LoadError, NodeDefinitionError } from '../errors'
 import { native } from '../native'
-import type { Node } from '../node'
+import type { LoadOptions, Node } from '../node'
 import type { NodeRuntime } from '../runtime/record'
 
 /** Another loader than node.load (memoize's wrapped function). */
@@ -30,7 +32,12 @@ export function timedLoad(
   const metricsId = runtime.metricsId
   let loading: unknown
   try {
-    loading = loader === undefined ? node.load() : loader()
+    const hard = runtime.fresh?.hardTimeout
+    if (hard)
+      loading = boundedLoad(runtime, hard, (options) =>
+        loader === undefined ? node.load(options) : loader(),
+      )
+    else loading = loader === undefined ? node.load() : loader()
   } catch (error) {
     native.metricsRecordLoad(metricsId, false, nanosSince(start))
     return Promise.reject(error)
@@ -65,9 +72,12 @@ export async function loadMany(runtime: NodeRuntime, nodes: readonly Node<unknow
     )
   }
   const start = performance.now()
+  const hard = runtime.fresh?.hardTimeout
   let results: LoadResult[]
   try {
-    const loaded = await loadAll(nodes)
+    const loaded = await (hard
+      ? boundedLoad(runtime, hard, (options) => loadAll(nodes, options))
+      : loadAll(nodes))
     if (!Array.isArray(loaded) || loaded.length !== nodes.length) {
       throw new NodeDefinitionError(
         'CACHEME_INVALID_NODE',
@@ -82,4 +92,48 @@ export async function loadMany(runtime: NodeRuntime, nodes: readonly Node<unknow
   const share = nanosSince(start) / nodes.length
   for (const result of results) native.metricsRecordLoad(runtime.metricsId, result.ok, share)
   return results
+}
+
+/**
+ * `run` given a signal and `ms` to settle: past that, the signal aborts and the returned promise
+ * rejects with a LoadError (CACHEME_TIMEOUT); whatever `run` settles to later is dropped. A loader
+ * that throws synchronously rejects.
+ */
+function boundedLoad(
+  runtime: NodeRuntime,
+  ms: number,
+  run: (options: LoadOptions) => unknown,
+): Promise<unknown> {
+  const controller = new AbortController()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      runtime.hardTimeouts++
+      const error = new LoadError(
+        'CACHEME_TIMEOUT',
+        `${runtime.name}: the load took longer than its hardTimeout of ${ms} ms and was abandoned`,
+      )
+      controller.abort(error)
+      reject(error)
+    }, ms)
+    // The load itself keeps the process alive if it needs to; its deadline must not.
+    timer.unref()
+    const settle = () => clearTimeout(timer)
+    let loading: unknown
+    try {
+      loading = run({ signal: controller.signal })
+    } catch (error) {
+      loading = Promise.reject(error)
+    }
+    // Settling an already rejected promise is a no-op, so a load ending after its deadline is dropped.
+    Promise.resolve(loading).then(
+      (value) => {
+        settle()
+        resolve(value)
+      },
+      (error: unknown) => {
+        settle()
+        reject(error)
+      },
+    )
+  })
 }

@@ -3,10 +3,12 @@
 // The hot path is a hit in a local first tier: synchronous work — one property read for the class's
 // runtime, one key() call, two concatenations, one LocalStore.get that also counts the hit in Rust —
 // and a resolved promise of the value. Everything else (other tiers, coalescing, loading, metrics of
-// misses) is in `readThrough`, one async frame that leads or joins the key's flight.
+// misses) is in `readThrough`, one async frame that leads or joins the key's flight. Nodes with stale
+// options (runtime.fresh) read through api/stale.ts instead, chosen once per call past the hot path.
 
 import type { Flight } from '../coalesce'
 import { InvalidArgumentError } from '../errors'
+import { fallsBack, revalidates, Stale } from '../freshness'
 import { badKey, keyHead, keyTooLong, storedKey } from '../keys'
 import { native } from '../native'
 import type { Node, NodeValue } from '../node'
@@ -16,6 +18,7 @@ import { fromLocal, UNDEFINED } from '../tiers/local'
 import { MISS, type Tier } from '../tiers/tier'
 import { AFTER_LOAD, FILL_BACK, writeTiers, writeTiersMany } from '../tiers/write'
 import { type Loader, type LoadResult, loadMany, timedLoad } from './load'
+import { loadFailed, outlives, readStale } from './stale'
 
 // getAll accepts nodes of one class only; a union of node types (mixed classes) does not compile.
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never
@@ -59,7 +62,9 @@ export function cachedRead(
   } catch (error) {
     return Promise.reject(error)
   }
-  return readThrough(runtime, node, stored, loader)
+  return runtime.fresh === undefined
+    ? readThrough(runtime, node, stored, loader)
+    : readStale(runtime, node, stored, loader)
 }
 
 /**
@@ -133,6 +138,11 @@ export async function getAll<N extends Node<unknown>>(
   /** Node i waits on another call's flight, or repeats this call's node j (flat pairs). */
   let joined: [node: number, promise: Promise<unknown>][] | undefined
   let repeats: number[] | undefined
+  // Nodes with stale options (runtime.fresh): nodes answered with a stale entry whose key this call
+  // reloads, and the staleIfError fallback of nodes still pending.
+  const fresh = runtime.fresh
+  let reload: number[] | undefined
+  let fallbacks: Map<number, Stale> | undefined
 
   // A local first tier answers synchronously, before any flight is consulted (as in get). Every
   // other key joins the flight of a concurrent call, or gets one of ours that such calls can join;
@@ -186,7 +196,24 @@ export async function getAll<N extends Node<unknown>>(
       const restKeys: string[] = []
       for (let j = 0; j < pending.length; j++) {
         const i = pending[j] as number
-        if (read[j] === MISS) {
+        let found = read[j]
+        if (fresh !== undefined && found instanceof Stale) {
+          if (revalidates(fresh, found)) {
+            values[i] = found.value
+            source[i] = t
+            ;(flights[i] as Flight).answer(found.value)
+            runtime.staleAnswers++
+            reload ??= []
+            reload.push(i)
+            continue
+          }
+          if (fallsBack(fresh, found) && fallbacks?.has(i) !== true) {
+            fallbacks ??= new Map()
+            fallbacks.set(i, found)
+          }
+          found = MISS
+        }
+        if (found === MISS) {
           rest.push(i)
           restKeys.push(pendingKeys[j] as string)
         } else {
@@ -211,36 +238,76 @@ export async function getAll<N extends Node<unknown>>(
 
     recordRequests(runtime, source, repeats)
 
+    if (reload !== undefined) {
+      runtime.backgroundReloads += reload.length
+      // With nothing else to load, the stale keys reload in the background; else with the rest.
+      if (pending.length === 0) reloadAll(runtime, nodes, keys, reload, flights)
+      else pending = pending.concat(reload)
+    }
     if (pending.length > 0) {
-      const loaded = await loadMany(
-        runtime,
-        pending.map((i) => nodes[i] as N),
-      )
-      const ok: number[] = []
-      for (let j = 0; j < pending.length; j++) {
-        const i = pending[j] as number
-        const result = loaded[j] as LoadResult
-        if (result.ok) {
-          values[i] = result.value
-          ok.push(i)
-        } else fail(i, result.error)
+      const loading = pending
+      const settle = async () => {
+        const loaded = await loadMany(
+          runtime,
+          loading.map((i) => nodes[i] as N),
+        )
+        const ok: number[] = []
+        /** Loaded values by node: a node answered stale keeps its answer, its loaded value is written. */
+        const fetched = new Array<unknown>(count)
+        for (let j = 0; j < loading.length; j++) {
+          const i = loading[j] as number
+          const result = loaded[j] as LoadResult
+          if (result.ok) {
+            fetched[i] = result.value
+            if (!(flights[i] as Flight).answered) values[i] = result.value
+            ok.push(i)
+            continue
+          }
+          const fallback = fallbacks?.get(i)
+          if ((flights[i] as Flight).answered) loadFailed(runtime, keys[i] as string, result.error)
+          else if (fallback === undefined) fail(i, result.error)
+          else {
+            values[i] = fallback.value
+            runtime.staleIfErrors++
+            loadFailed(runtime, keys[i] as string, result.error)
+          }
+          ;(flights[i] as Flight).resolve(values[i])
+        }
+        // Doorkeeper (a key's first load only marks it), then one write-back batch per tier.
+        const door = runtime.doorkeeper
+        const cache = ok.filter(
+          (i) => !(flights[i] as Flight).retired && (door === undefined || door.insert(keys[i] as string)),
+        )
+        const unencodable = await writeTiersMany(
+          runtime,
+          tiers,
+          cache.map((i) => keys[i] as string),
+          cache.map((i) => fetched[i]),
+        )
+        for (const i of ok) {
+          const error = unencodable.get(keys[i] as string)
+          if (error === undefined || (flights[i] as Flight).answered)
+            (flights[i] as Flight).resolve(values[i])
+          else fail(i, error)
+        }
       }
-      // Doorkeeper (a key's first load only marks it), then one write-back batch per tier.
-      const door = runtime.doorkeeper
-      const cache = ok.filter(
-        (i) => !(flights[i] as Flight).retired && (door === undefined || door.insert(keys[i] as string)),
-      )
-      const unencodable = await writeTiersMany(
-        runtime,
-        tiers,
-        cache.map((i) => keys[i] as string),
-        cache.map((i) => values[i]),
-      )
-      for (const i of ok) {
-        const error = unencodable.get(keys[i] as string)
-        if (error === undefined) (flights[i] as Flight).resolve(values[i])
-        else fail(i, error)
-      }
+      const settling = settle()
+      // softTimeout: when every node still waiting has a staleIfError entry, a slow load answers
+      // them; it goes on in the background and writes the tiers when it ends.
+      const soft = fresh?.softTimeout ?? 0
+      const answerable = (i: number) => (flights[i] as Flight).answered || fallbacks?.has(i) === true
+      if (soft > 0 && loading.every(answerable) && (await outlives(settling, soft))) {
+        settling.catch((error: unknown) => {
+          for (const flight of flights) flight?.reject(error)
+        })
+        for (const i of loading) {
+          const flight = flights[i] as Flight
+          if (flight.answered) continue
+          values[i] = (fallbacks?.get(i) as Stale).value
+          flight.answer(values[i])
+          runtime.softTimeouts++
+        }
+      } else await settling
     }
   } catch (error) {
     for (const flight of flights) flight?.reject(error)
@@ -257,6 +324,44 @@ export async function getAll<N extends Node<unknown>>(
 }
 
 function ignore(): void {}
+
+/**
+ * getAll's reload of keys it answered stale, when nothing else in the call needs loading: one
+ * loadMany in the background, the loaded values written to every tier (unless invalidated meanwhile),
+ * failures counted and reported. Never rejects.
+ */
+function reloadAll(
+  runtime: NodeRuntime,
+  nodes: readonly Node<unknown>[],
+  keys: readonly string[],
+  reload: readonly number[],
+  flights: readonly (Flight | undefined)[],
+): void {
+  const settle = async () => {
+    const loaded = await loadMany(
+      runtime,
+      reload.map((i) => nodes[i] as Node<unknown>),
+    )
+    const door = runtime.doorkeeper
+    const writeKeys: string[] = []
+    const writeValues: unknown[] = []
+    reload.forEach((i, j) => {
+      const key = keys[i] as string
+      const result = loaded[j] as LoadResult
+      if (!result.ok) loadFailed(runtime, key, result.error)
+      else if (!(flights[i] as Flight).retired && (door === undefined || door.insert(key))) {
+        writeKeys.push(key)
+        writeValues.push(result.value)
+      }
+    })
+    await writeTiersMany(runtime, runtime.tiers, writeKeys, writeValues)
+  }
+  void settle()
+    .catch(ignore)
+    .finally(() => {
+      for (const i of reload) (flights[i] as Flight).resolve(undefined)
+    })
+}
 
 const LOADED = -1
 const JOINED = -2

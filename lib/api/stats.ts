@@ -35,10 +35,24 @@ export interface NodeStats {
   readonly storageErrorCount: number
   /** Keys with a read-through or load in flight right now. */
   readonly inFlightCount: number
+  /** Stale entries answered at once while their key reloads (staleWhileRevalidate). */
+  readonly staleAnswerCount: number
+  /** Reloads started behind a stale answer (staleWhileRevalidate). */
+  readonly backgroundReloadCount: number
+  /** Failed or timed-out loads answered with a stale entry instead (staleIfError). */
+  readonly staleIfErrorCount: number
+  /** Loads that outlived softTimeout and were answered with a stale entry meanwhile. */
+  readonly softTimeoutCount: number
+  /** Loads abandoned at hardTimeout. */
+  readonly hardTimeoutCount: number
 }
 
 export function stats(nodeClass: NodeClass): NodeStats {
   const runtime = recordOf(nodeClass, 'stats')
+  if (runtime.pendingHits > 0) {
+    native.metricsRecordHits(runtime.metricsId, runtime.pendingHits)
+    runtime.pendingHits = 0
+  }
   const metrics = native.metricsSnapshot(runtime.metricsId)
   const hitsByCache: Record<string, number> = {}
   runtime.tierNames.forEach((name, i) => {
@@ -57,5 +71,10 @@ export function stats(nodeClass: NodeClass): NodeStats {
     decodeErrorCount: runtime.decodeErrors,
     storageErrorCount: runtime.storageErrors,
     inFlightCount: runtime.flights.size,
+    staleAnswerCount: runtime.staleAnswers,
+    backgroundReloadCount: runtime.backgroundReloads,
+    staleIfErrorCount: runtime.staleIfErrors,
+    softTimeoutCount: runtime.softTimeouts,
+    hardTimeoutCount: runtime.hardTimeouts,
   }
 }

@@ -5,15 +5,16 @@
 import type { BloomFilter } from '../bloom'
 import { Flights } from '../coalesce'
 import { InvalidArgumentError } from '../errors'
+import type { Freshness } from '../freshness'
 import { native } from '../native'
-import { knownNodes, Node, type NodeClass } from '../node'
+import { knownNodes, type LoadOptions, Node, type NodeClass } from '../node'
 import type { LocalStore } from '../storages/local'
 import type { Tier } from '../tiers/tier'
 import { YoungMap } from '../young-map'
 
 export const RUNTIME = Symbol('cacheme.runtime')
 
-export type LoadAll = (nodes: readonly Node<unknown>[]) => Promise<unknown>
+export type LoadAll = (nodes: readonly Node<unknown>[], options?: LoadOptions) => Promise<unknown>
 
 export class NodeRuntime {
   /** The class, once its meta is resolved; the hot path compares it with `node.constructor`. */
@@ -34,6 +35,11 @@ export class NodeRuntime {
   maxKeyLength = Number.POSITIVE_INFINITY
   doorkeeper: BloomFilter | undefined = undefined
   loadAll: LoadAll | undefined = undefined
+  /**
+   * Stale windows and load timeouts (freshness.ts); undefined for a node with none, whose reads take
+   * the paths they took before these options existed.
+   */
+  fresh: Freshness | undefined = undefined
   // Counters kept in JS (the eleven metrics live in Rust): hits per tier below the first local one
   // (the local ones are derived), callers that joined a flight, absorbed errors.
   tierHits: number[] = []
@@ -43,6 +49,18 @@ export class NodeRuntime {
   joined = 0
   decodeErrors = 0
   storageErrors = 0
+  /**
+   * Hits in a local first tier of a node with stale options, not yet added to the metrics in Rust:
+   * that tier's read cannot count them in its crossing (a stale entry may turn out not to answer),
+   * and a second crossing per hit would double the cost of one. stats() adds them.
+   */
+  pendingHits = 0
+  // Counters of the stale paths (freshness.ts).
+  staleAnswers = 0
+  backgroundReloads = 0
+  staleIfErrors = 0
+  softTimeouts = 0
+  hardTimeouts = 0
   /**
    * Shared-tier writes in flight per stored key (tiers/write.ts): invalidate and refresh wait for
    * them, so that a write already sent cannot land after them. Settles, never rejects; empty when idle.
@@ -58,6 +76,7 @@ export class NodeRuntime {
     this.cls = undefined
     this.syncStore = undefined
     this.tiers = []
+    this.fresh = undefined
   }
 }
 

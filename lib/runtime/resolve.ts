@@ -4,6 +4,7 @@
 import { BloomFilter } from '../bloom'
 import { checkTtl } from '../cache'
 import { InvalidArgumentError, NodeDefinitionError } from '../errors'
+import { type Freshness, freshnessOf } from '../freshness'
 import { knownNodes, Node, type NodeClass, type NodeMeta } from '../node'
 import { defaultSerializer } from '../serializers'
 import { badTag } from '../serializers/frame'
@@ -72,7 +73,8 @@ function checkMeta(runtime: NodeRuntime, cls: NodeClass): NodeMeta {
   return meta
 }
 
-function tiersOf(runtime: NodeRuntime, meta: NodeMeta): Tier[] {
+function tiersOf(runtime: NodeRuntime, meta: NodeMeta, fresh: Freshness | undefined): Tier[] {
+  const grace = fresh?.grace ?? 0
   const seen = new Set<string>()
   return meta.caches.map((cache, index): Tier => {
     if (typeof cache !== 'object' || cache === null || typeof cache.storage !== 'string') {
@@ -83,7 +85,8 @@ function tiersOf(runtime: NodeRuntime, meta: NodeMeta): Tier[] {
       throw definitionError(runtime, `storage ${JSON.stringify(cache.storage)} is listed twice`)
     seen.add(cache.storage)
     const storage = storageNamed(cache.storage)
-    if (storage.local !== undefined) return new LocalTier(index, cache.storage, cache.ttl, storage.local)
+    if (storage.local !== undefined)
+      return new LocalTier(index, cache.storage, cache.ttl, storage.local, grace)
     const serializer = meta.serializer ?? storage.serializer ?? defaultSerializer
     return new RemoteTier(
       index,
@@ -92,6 +95,7 @@ function tiersOf(runtime: NodeRuntime, meta: NodeMeta): Tier[] {
       storage.bounded as NonNullable<typeof storage.bounded>,
       serializer,
       runtime,
+      grace,
     )
   })
 }
@@ -102,11 +106,16 @@ function resolveMeta(runtime: NodeRuntime, cls: NodeClass): void {
   if (loadAll !== undefined && typeof loadAll !== 'function') {
     throw new NodeDefinitionError('CACHEME_INVALID_NODE', `${runtime.name}.loadAll must be a static function`)
   }
-  const tiers = tiersOf(runtime, meta)
+  const fresh = freshnessOf(runtime.name, meta)
+  const tiers = tiersOf(runtime, meta, fresh)
   const first = tiers[0] as Tier
-  const syncStore = first instanceof LocalTier ? first.store : undefined
+  const localFirst = first instanceof LocalTier
+  // A node with stale options reads its local first tier through the tier (api/stale.ts), which
+  // tells a stale entry from a fresh one; the others read the store directly.
+  const syncStore = localFirst && fresh === undefined ? first.store : undefined
   runtime.suffix = `:${meta.version}`
   runtime.tiers = tiers
+  runtime.fresh = fresh
   runtime.syncStore = syncStore
   runtime.firstRead = syncStore === undefined ? 0 : 1
   runtime.maxKeyLength = Math.min(...tiers.map((tier) => tier.maxKeyLength))
@@ -114,6 +123,6 @@ function resolveMeta(runtime: NodeRuntime, cls: NodeClass): void {
   runtime.loadAll = loadAll === undefined ? undefined : (loadAll as LoadAll).bind(cls)
   if (runtime.tierHits.length !== tiers.length) runtime.tierHits = tiers.map(() => 0)
   runtime.tierNames = tiers.map((tier) => tier.name)
-  runtime.localFirst = syncStore !== undefined
+  runtime.localFirst = localFirst
   runtime.cls = cls
 }

@@ -4,12 +4,10 @@
 // by another a moment later, until the backlog is gone). SQLite does the same inside its writer
 // (sqlite-db.ts) and Redis expires keys itself.
 
-import { StorageError } from '../errors'
 import { report } from '../events'
 import type { RemoteStorage } from './remote'
+import { CLEANUP_BATCH, failure } from './shared'
 
-/** Rows or documents deleted per batch. */
-export const CLEANUP_BATCH = 1000
 /** Pause between two batches while a backlog is being drained. */
 const BACKLOG_PAUSE_MS = 100
 
@@ -30,11 +28,8 @@ export function startCleanup(adapter: RemoteStorage, name: string, intervalMs: n
       (deleted) => schedule(deleted >= CLEANUP_BATCH ? BACKLOG_PAUSE_MS : intervalMs),
       (error: unknown) => {
         if (!stopped) {
-          const message = error instanceof Error ? error.message : String(error)
-          const failure = new StorageError('CACHEME_STORAGE', `cleanup of expired entries: ${message}`, {
-            cause: error,
-          })
-          report({ kind: 'write', node: '(cleanup)', storage: name, key: '', error: failure })
+          const failed = failure(name, 'cleanup of expired entries', error)
+          report({ kind: 'write', node: '(cleanup)', storage: name, key: '', error: failed })
         }
         schedule(intervalMs)
       },

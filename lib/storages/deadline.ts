@@ -15,11 +15,11 @@
 // through as a probe; if it answers in time, calls flow again, if not, the refusal starts over.
 // A storage that times calls out while it answers others is alive but behind (a burst queued on one
 // connection): refusing its calls would only send their reads to the loader, the herd a cache is
-// there to stop, so that does not trip it (measured: the original's 200k-request table at
-// concurrency 100k). Nor do errors that come back fast (connection refused): they cost no waiting.
+// there to stop, so that does not trip it. Nor do errors that come back fast (connection refused): they cost no waiting.
 
-import { StorageError } from '../errors'
+import { CachemeError, StorageError } from '../errors'
 import type { RemoteEntry, RemoteStorage } from './remote'
+import { failure } from './shared'
 
 interface Pending {
   readonly deadline: number
@@ -52,10 +52,13 @@ export class Deadlines {
   #probing = false
   /** Calls the storage answered (in time), ever. */
   #answered = 0
+  /** A user's adapter (see withTimeout): its errors are wrapped, and the timer keeps the process alive. */
+  readonly #userAdapter: boolean
 
-  constructor(what: string, timeoutMs: number) {
+  constructor(what: string, timeoutMs: number, userAdapter = false) {
     this.#what = what
     this.#timeoutMs = timeoutMs
+    this.#userAdapter = userAdapter
   }
 
   /** What `start()` resolves to, or a CACHEME_TIMEOUT StorageError once the timeout has passed. */
@@ -94,7 +97,7 @@ export class Deadlines {
         },
         (error: unknown) => {
           this.#answer(pending)
-          reject(error)
+          reject(this.#userAdapter ? this.#asStorageError(operation, error) : error)
         },
       )
     })
@@ -110,6 +113,10 @@ export class Deadlines {
       this.#refuseUntil = 0
       this.#probing = false
     }
+  }
+
+  #asStorageError(operation: string, error: unknown): unknown {
+    return error instanceof CachemeError ? error : failure(this.#what, operation, error)
   }
 
   #refusal(operation: string): StorageError {
@@ -146,8 +153,11 @@ export class Deadlines {
   }
 
   #arm(delayMs: number): void {
-    // unref: a pending call keeps the process alive through its socket or worker, not through this.
-    this.#timer = setTimeout(this.#expireAfterPoll, Math.max(1, Math.ceil(delayMs))).unref()
+    // unref: a built-in adapter's pending call keeps the process alive through its socket or worker,
+    // not through this. A user's adapter may hold no handle while a call hangs: there the timer keeps
+    // the process alive until the call answers or times out, so that its caller always hears back.
+    const timer = setTimeout(this.#expireAfterPoll, Math.max(1, Math.ceil(delayMs)))
+    this.#timer = this.#userAdapter ? timer : timer.unref()
   }
 
   // Timers run before the event loop polls for I/O. After a long synchronous stretch (a burst of
@@ -209,9 +219,19 @@ export class Deadlines {
   }
 }
 
-/** `adapter` with every data call bounded by `timeoutMs`; `what` names the storage in errors. */
-export function withTimeout(adapter: RemoteStorage, what: string, timeoutMs: number): RemoteStorage {
-  const deadlines = new Deadlines(what, timeoutMs)
+/**
+ * `adapter` with every data call bounded by `timeoutMs`; `what` names the storage in errors. For a
+ * `userAdapter`, which may throw anything, a failure that is not a CachemeError becomes a
+ * StorageError, so callers of refresh and invalidate see one kind of error whatever the backend (the
+ * built-in adapters throw StorageErrors already), and the timer is ref'ed (see #arm).
+ */
+export function withTimeout(
+  adapter: RemoteStorage,
+  what: string,
+  timeoutMs: number,
+  userAdapter = false,
+): RemoteStorage {
+  const deadlines = new Deadlines(what, timeoutMs, userAdapter)
   const bounded: RemoteStorage = {
     maxKeyLength: adapter.maxKeyLength,
     get: (key: string) => deadlines.run('get', () => adapter.get(key)),
@@ -223,7 +243,7 @@ export function withTimeout(adapter: RemoteStorage, what: string, timeoutMs: num
     remove: (key: string) => deadlines.run('remove', () => adapter.remove(key)),
     // A call the storage has not answered once it is closed never will be: rejected then, so that
     // no caller waits on a promise nothing can settle (with every socket and worker gone, the
-    // process would exit under it; seen in the close() test about once in eight runs).
+    // process would exit under it).
     close: async () => {
       try {
         await adapter.close()
@@ -232,11 +252,6 @@ export function withTimeout(adapter: RemoteStorage, what: string, timeoutMs: num
         deadlines.dispose()
       }
     },
-  }
-  const removeMany = adapter.removeMany
-  if (removeMany !== undefined) {
-    bounded.removeMany = (keys: readonly string[]) =>
-      deadlines.run('removeMany', () => removeMany.call(adapter, keys))
   }
   // Cleanup is maintenance with its own bounded batch size, not part of any request: not bounded here.
   const cleanupExpired = adapter.cleanupExpired

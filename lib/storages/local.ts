@@ -3,6 +3,8 @@
 
 import { InvalidArgumentError } from '../errors'
 import { type LocalStorageStats, type NativeLocalStorage, native } from '../native'
+import type { LocalBackend } from './backend'
+import { urlError } from './shared'
 
 export type LocalPolicy = 'lru' | 'tlfu'
 
@@ -17,6 +19,17 @@ export function validateTtl(ttlMs: number | null | undefined, what = 'ttl'): voi
       `${what} must be a finite number of milliseconds >= 0, or null for no expiry; got ${String(ttlMs)}`,
     )
   }
+}
+
+/** The size of a local storage: an integer from 1 to MAX_LOCAL_SIZE. */
+function checkSize(size: number | undefined): number {
+  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > MAX_LOCAL_SIZE) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      `local storage size must be an integer from 1 to ${MAX_LOCAL_SIZE}; got ${String(size)}`,
+    )
+  }
+  return size as number
 }
 
 function validateKeys(keys: readonly string[]): void {
@@ -41,14 +54,8 @@ export class LocalStore {
         `local storage policy must be "lru" or "tlfu"; got ${JSON.stringify(policy)}`,
       )
     }
-    if (!Number.isInteger(size) || size < 1 || size > MAX_LOCAL_SIZE) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `local storage size must be an integer from 1 to ${MAX_LOCAL_SIZE}; got ${String(size)}`,
-      )
-    }
     this.policy = policy
-    this.capacity = size
+    this.capacity = checkSize(size)
     this.#native = native.createLocalStorage(policy, size)
     this.#freed = this.#native.freed
   }
@@ -154,4 +161,29 @@ export class LocalStore {
     for (let i = 1; i <= n; i++) values[freed[i] as number] = undefined
     freed[0] = 0
   }
+}
+
+export interface LocalOptions {
+  /** local: maximum number of entries (required). */
+  readonly size?: number | undefined
+}
+
+/** `local://tlfu` and `local://lru`: a LocalStore of `size` entries. */
+export const localBackend: LocalBackend<LocalOptions> = {
+  kind: 'local',
+  name: 'local',
+  schemes: ['local'],
+  options: { size: checkSize },
+  checkUrl(policy, url, options) {
+    if (policy !== 'lru' && policy !== 'tlfu') {
+      throw urlError(`local storage url must be local://lru or local://tlfu; got ${JSON.stringify(url)}`)
+    }
+    if (options.size === undefined) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `${url} needs a size (maximum number of entries)`,
+      )
+    }
+  },
+  open: (_url, policy, options) => new LocalStore(policy as LocalPolicy, options.size as number),
 }

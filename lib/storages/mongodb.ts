@@ -8,18 +8,41 @@
 // every key), setMany one ordered bulkWrite of upserts. Expired documents are misses on every read;
 // cleanupExpired deletes them a bounded batch at a time.
 
-import { type AnyBulkWriteOperation, type Collection, MongoClient, type MongoServerError } from 'mongodb'
-import { InvalidArgumentError, StorageError } from '../errors'
+import type { AnyBulkWriteOperation, Collection, MongoClient, MongoServerError } from 'mongodb'
+import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
-import { checkName, DEFAULT_TABLE, MAX_KEY_LENGTH } from './sql-names'
+import {
+  CLEANUP_BATCH,
+  checkCleanupLimit,
+  closedError,
+  failure,
+  integerOption,
+  messageOf,
+  type OptionChecks,
+  readOptions,
+  redact,
+  retrying,
+  storageError,
+} from './shared'
+import { checkName, DEFAULT_TABLE, MAX_KEY_LENGTH, TABLE_BACKEND } from './sql-names'
 
 export interface MongoStorageOptions {
-  /** Database name (default: the URL's path, else `cacheme`). */
+  /** mongodb: database name (default: the URL's path, else `cacheme`). */
   readonly database?: string | undefined
-  /** Collection name (default `cacheme_data`). */
+  /** mongodb: collection name (default `cacheme_data`). */
   readonly collection?: string | undefined
-  /** The driver's maxPoolSize (default 100). */
+  /** mongodb: the driver's maxPoolSize (default 100). */
   readonly poolSize?: number | undefined
+}
+
+const OPTIONS: OptionChecks<MongoStorageOptions> = {
+  collection: (collection = DEFAULT_TABLE) => checkName('collection', collection),
+  poolSize: integerOption('mongodb poolSize', 1, 10_000, 100),
+  // `client.db()` without a name is the URL's database; the driver says "test" when there is none.
+  database: (database, url) => {
+    const fromUrl = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]+)/.exec(url)?.[1]
+    return checkName('database', database ?? (fromUrl ? decodeURIComponent(fromUrl) : 'cacheme'))
+  },
 }
 
 interface CacheDocument {
@@ -45,13 +68,7 @@ export const MONGO_INDEXES = [
   { key: { expire: 1 }, name: 'expire_1' },
 ] as const
 
-function storageError(message: string, cause?: unknown): StorageError {
-  return new StorageError('CACHEME_STORAGE', `mongodb: ${message}`, { cause })
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
-}
+const isDuplicateKey = (error: unknown) => (error as MongoServerError).code === 11000
 
 /** A live entry: no expiry, or one still ahead. `expire: null` also matches a missing field. */
 function live(now: Date) {
@@ -73,22 +90,11 @@ export class MongoStorage implements RemoteStorage {
 
   /** Connects, then creates the collection's indexes when missing. */
   static async open(url: string, options: MongoStorageOptions = {}): Promise<MongoStorage> {
-    const collectionName = checkName('collection', options.collection ?? DEFAULT_TABLE)
-    const poolSize = options.poolSize ?? 100
-    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 10_000) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `mongodb poolSize must be an integer from 1 to 10000; got ${String(poolSize)}`,
-      )
-    }
-    const client = new MongoClient(url, { maxPoolSize: poolSize })
+    const { collection: collectionName, poolSize, database } = readOptions(OPTIONS, options, url)
+    // mongodb is an optional peer dependency: required when a storage opens, not when cacheme loads.
+    const mongodb = require('mongodb') as typeof import('mongodb')
+    const client = new mongodb.MongoClient(url, { maxPoolSize: poolSize })
     try {
-      // `client.db()` without a name is the URL's database; the driver says "test" when there is none.
-      const fromUrl = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]+)/.exec(url)?.[1]
-      const database = checkName(
-        'database',
-        options.database ?? (fromUrl ? decodeURIComponent(fromUrl) : 'cacheme'),
-      )
       await client.connect()
       const build = await client.db('admin').command({ buildInfo: 1 })
       const ferretdbV1 = /^v?1\./.test(String(build.ferretdbVersion ?? ''))
@@ -99,8 +105,7 @@ export class MongoStorage implements RemoteStorage {
       return new MongoStorage(client, collection, ferretdbV1 ? FERRETDB_V1_WRITE_CHUNK : CHUNK)
     } catch (error) {
       await client.close().catch(() => {})
-      if (error instanceof InvalidArgumentError) throw error
-      throw storageError(`cannot open ${redact(url)}: ${(error as Error).message}`, error)
+      throw storageError('mongodb', `cannot open ${redact(url)}: ${messageOf(error)}`, error)
     }
   }
 
@@ -113,7 +118,7 @@ export class MongoStorage implements RemoteStorage {
       )
       return document?.value
     } catch (error) {
-      throw storageError(`find failed: ${(error as Error).message}`, error)
+      throw failure('mongodb', 'find', error)
     }
   }
 
@@ -140,7 +145,7 @@ export class MongoStorage implements RemoteStorage {
         for (const document of documents) found.set(document.key, document.value)
       }
     } catch (error) {
-      throw storageError(`find failed: ${(error as Error).message}`, error)
+      throw failure('mongodb', 'find', error)
     }
     return keys.map((key) => found.get(key))
   }
@@ -162,14 +167,12 @@ export class MongoStorage implements RemoteStorage {
       )
       // Ordered, so a later entry for a key wins. Two upserts racing to insert one new key can lose
       // to each other on the unique index; repeating the batch is safe (each write is a plain set).
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await collection.bulkWrite(operations, { ordered: true })
-          break
-        } catch (error) {
-          if ((error as MongoServerError).code === 11000 && attempt < DUPLICATE_ATTEMPTS) continue
-          throw storageError(`bulkWrite failed: ${(error as Error).message}`, error)
-        }
+      try {
+        await retrying(DUPLICATE_ATTEMPTS, isDuplicateKey, () =>
+          collection.bulkWrite(operations, { ordered: true }),
+        )
+      } catch (error) {
+        throw failure('mongodb', 'bulkWrite', error)
       }
     }
   }
@@ -186,18 +189,13 @@ export class MongoStorage implements RemoteStorage {
         await collection.deleteMany({ key: { $in: keys.slice(start, start + CHUNK) } })
       }
     } catch (error) {
-      throw storageError(`delete failed: ${(error as Error).message}`, error)
+      throw failure('mongodb', 'delete', error)
     }
   }
 
   /** Deletes up to `limit` expired documents; returns how many. */
-  async cleanupExpired(limit = 1000): Promise<number> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `limit must be a positive integer; got ${limit}`,
-      )
-    }
+  async cleanupExpired(limit = CLEANUP_BATCH): Promise<number> {
+    checkCleanupLimit(limit)
     const collection = this.#open()
     const now = new Date()
     try {
@@ -213,7 +211,7 @@ export class MongoStorage implements RemoteStorage {
       })
       return result.deletedCount
     } catch (error) {
-      throw storageError(`cleanup failed: ${(error as Error).message}`, error)
+      throw failure('mongodb', 'cleanup', error)
     }
   }
 
@@ -224,7 +222,7 @@ export class MongoStorage implements RemoteStorage {
   }
 
   #open(): Collection<CacheDocument> {
-    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'mongodb: storage is closed')
+    if (this.#closed) throw closedError('mongodb')
     return this.#collection
   }
 }
@@ -232,4 +230,14 @@ export class MongoStorage implements RemoteStorage {
 /** Opens a `mongodb://` storage (see MongoStorage). */
 export function openMongo(url: string, options: MongoStorageOptions = {}): Promise<MongoStorage> {
   return MongoStorage.open(url, options)
+}
+
+/** `mongodb://` and `mongodb+srv://` over the official driver. */
+export const mongodbBackend: RemoteBackend<MongoStorageOptions> = {
+  ...TABLE_BACKEND,
+  name: 'mongodb',
+  schemes: ['mongodb', 'mongodb+srv'],
+  options: OPTIONS,
+  driver: { package: 'mongodb', install: 'npm install mongodb' },
+  open: (url, _rest, options) => MongoStorage.open(url, options),
 }

@@ -10,20 +10,45 @@
 // connection keeps one prepared statement per distinct SQL text, so batch sizes are padded to a power
 // of two (repeating the last key or row, which changes nothing): a handful of statements per
 // connection instead of one per batch size, far from max_prepared_stmt_count. Each text is built
-// once per size and kept (Statements), and the single-key calls (get, set, remove) send the one-key
+// once per size and kept (PerSize), and the single-key calls (get, set, remove) send the one-key
 // text directly: a request pays no SQL building, and mysql2 finds its prepared statement by a
 // string whose hash is already known.
 
-import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise'
-import { InvalidArgumentError, StorageError } from '../errors'
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import { InvalidArgumentError } from '../errors'
+import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
-import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName } from './sql-names'
+import {
+  CLEANUP_BATCH,
+  checkCleanupLimit,
+  closedError,
+  failure,
+  integerOption,
+  lastPerKey,
+  messageOf,
+  type OptionChecks,
+  PerSize,
+  readOptions,
+  redact,
+  repeated,
+  retrying,
+  storageError,
+} from './shared'
+import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName, TABLE_BACKEND } from './sql-names'
 
 export interface MysqlStorageOptions {
-  /** `table` or `database.table` (default `cacheme_data`, in the URL's database). */
+  /** mysql: `table` or `database.table` (default `cacheme_data`, in the URL's database). */
   readonly table?: string | undefined
-  /** Pool connections (default 10). */
+  /** mysql: pool connections (default 10). */
   readonly poolSize?: number | undefined
+}
+
+const OPTIONS: OptionChecks<MysqlStorageOptions> = {
+  table: (table = DEFAULT_TABLE) => {
+    parseTableName(table)
+    return table
+  },
+  poolSize: integerOption('mysql poolSize', 1, 1000, 10),
 }
 
 /** Keys per `IN (…)` read and rows per multi-row upsert (3 parameters each). */
@@ -32,13 +57,7 @@ const WRITE_CHUNK = 512
 /** Attempts for a statement that lost a deadlock (ER_LOCK_DEADLOCK), as InnoDB asks callers to retry. */
 const DEADLOCK_ATTEMPTS = 3
 
-function storageError(message: string, cause?: unknown): StorageError {
-  return new StorageError('CACHEME_STORAGE', `mysql: ${message}`, { cause })
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
-}
+const isDeadlock = (error: unknown) => (error as { errno?: number }).errno === 1213
 
 function quote(table: string): { table: string; name: string } {
   const { schema, name } = parseTableName(table)
@@ -66,35 +85,6 @@ function padded(n: number): number {
   return 2 ** Math.ceil(Math.log2(n))
 }
 
-/** `n` copies of `group`, comma-separated. */
-function repeat(n: number, group: string): string {
-  return new Array<string>(n).fill(group).join(', ')
-}
-
-/** The SQL text of a statement for each padded batch size, built on first use. */
-class Statements {
-  readonly #build: (size: number) => string
-  readonly #bySize = new Map<number, string>()
-
-  constructor(build: (size: number) => string) {
-    this.#build = build
-  }
-
-  sized(size: number): string {
-    let sql = this.#bySize.get(size)
-    if (sql === undefined) {
-      sql = this.#build(size)
-      this.#bySize.set(size, sql)
-    }
-    return sql
-  }
-}
-
-/** Later entries for a key win; sorted so that concurrent upserts lock rows in one order. */
-function lastPerKey(entries: readonly RemoteEntry[]): RemoteEntry[] {
-  return [...new Map(entries).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-}
-
 /** TTL as whole microseconds for `INTERVAL ? MICROSECOND`; NULL keeps the row forever. */
 function micros(ttlMs: number | null): number | null {
   return ttlMs === null ? null : Math.max(1, Math.round(ttlMs * 1000))
@@ -104,38 +94,31 @@ export class MysqlStorage implements RemoteStorage {
   readonly maxKeyLength = MAX_KEY_LENGTH
   readonly #pool: Pool
   readonly #table: string
-  readonly #select: Statements
-  readonly #upsert: Statements
-  readonly #delete: Statements
+  readonly #select: PerSize<string>
+  readonly #upsert: PerSize<string>
+  readonly #delete: PerSize<string>
   #closed = false
 
   private constructor(pool: Pool, table: string) {
     this.#pool = pool
     const t = quote(table).table
     this.#table = t
-    this.#select = new Statements(
+    this.#select = new PerSize(
       (size) => `SELECT \`key\`, value FROM ${t}
-WHERE \`key\` IN (${repeat(size, '?')}) AND (expire IS NULL OR expire > UTC_TIMESTAMP(3))`,
+WHERE \`key\` IN (${repeated(size, '?')}) AND (expire IS NULL OR expire > UTC_TIMESTAMP(3))`,
     )
-    this.#upsert = new Statements(
+    this.#upsert = new PerSize(
       (size) => `INSERT INTO ${t} (\`key\`, value, expire, updated_at)
-VALUES ${repeat(size, '(?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3))')}
+VALUES ${repeated(size, '(?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3))')}
 ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_at = VALUES(updated_at)`,
     )
-    this.#delete = new Statements((size) => `DELETE FROM ${t} WHERE \`key\` IN (${repeat(size, '?')})`)
+    this.#delete = new PerSize((size) => `DELETE FROM ${t} WHERE \`key\` IN (${repeated(size, '?')})`)
   }
 
   /** Connects, then creates the table when missing. */
   static async open(url: string, options: MysqlStorageOptions = {}): Promise<MysqlStorage> {
-    const table = options.table ?? DEFAULT_TABLE
+    const { table, poolSize } = readOptions(OPTIONS, options, url)
     const { schema } = parseTableName(table)
-    const poolSize = options.poolSize ?? 10
-    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `mysql poolSize must be an integer from 1 to 1000; got ${String(poolSize)}`,
-      )
-    }
     let database: string
     try {
       database = decodeURIComponent(new URL(url).pathname.slice(1))
@@ -150,12 +133,20 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_
         `mysql url ${redact(url)} names no database: use mysql://host/database or table: 'database.table'`,
       )
     }
-    const pool = createPool({ uri: url, connectionLimit: poolSize, waitForConnections: true, queueLimit: 0 })
+    // mysql2 is an optional peer dependency: required when a storage opens, not when cacheme loads.
+    const mysql = require('mysql2/promise') as typeof import('mysql2/promise')
+    const pool = mysql.createPool({
+      uri: url,
+      connectionLimit: poolSize,
+      waitForConnections: true,
+      queueLimit: 0,
+    })
     try {
       for (const statement of mysqlSchema(table)) await pool.query(statement)
     } catch (error) {
       await pool.end().catch(() => {})
-      throw storageError(`cannot open ${redact(url)} table ${table}: ${(error as Error).message}`, error)
+      const message = `cannot open ${redact(url)} table ${table}: ${messageOf(error)}`
+      throw storageError('mysql', message, error)
     }
     return new MysqlStorage(pool, table)
   }
@@ -213,13 +204,8 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_
   }
 
   /** Deletes up to `limit` expired rows; returns how many. */
-  async cleanupExpired(limit = 1000): Promise<number> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `limit must be a positive integer; got ${limit}`,
-      )
-    }
+  async cleanupExpired(limit = CLEANUP_BATCH): Promise<number> {
+    checkCleanupLimit(limit)
     // `limit` is a checked integer, written into the text: LIMIT ? is not portable across servers.
     const result = await this.#execute<ResultSetHeader>(
       'cleanup',
@@ -240,15 +226,14 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_
     sql: string,
     params: unknown[],
   ): Promise<R> {
-    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'mysql: storage is closed')
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const [result] = await this.#pool.execute<R>(sql, params as never)
-        return result
-      } catch (error) {
-        if ((error as { errno?: number }).errno === 1213 && attempt < DEADLOCK_ATTEMPTS) continue
-        throw storageError(`${what} failed: ${(error as Error).message}`, error)
-      }
+    if (this.#closed) throw closedError('mysql')
+    try {
+      const [result] = await retrying(DEADLOCK_ATTEMPTS, isDeadlock, () =>
+        this.#pool.execute<R>(sql, params as never),
+      )
+      return result
+    } catch (error) {
+      throw failure('mysql', what, error)
     }
   }
 }
@@ -256,4 +241,14 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), expire = VALUES(expire), updated_
 /** Opens a `mysql://` storage (see MysqlStorage). */
 export function openMysql(url: string, options: MysqlStorageOptions = {}): Promise<MysqlStorage> {
   return MysqlStorage.open(url, options)
+}
+
+/** `mysql://`: MySQL or MariaDB over a mysql2 pool. */
+export const mysqlBackend: RemoteBackend<MysqlStorageOptions> = {
+  ...TABLE_BACKEND,
+  name: 'mysql',
+  schemes: ['mysql'],
+  options: OPTIONS,
+  driver: { package: 'mysql2', install: 'npm install mysql2' },
+  open: (url, _rest, options) => MysqlStorage.open(url, options),
 }

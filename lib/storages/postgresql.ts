@@ -7,16 +7,38 @@
 // DO UPDATE` per 1000 entries. Expired rows are misses on every read; cleanupExpired deletes them a
 // bounded batch at a time.
 
-import { type DatabaseError, Pool, type PoolClient } from 'pg'
-import { InvalidArgumentError, StorageError } from '../errors'
+import type { DatabaseError, Pool, PoolClient } from 'pg'
+import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
-import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName } from './sql-names'
+import {
+  CLEANUP_BATCH,
+  checkCleanupLimit,
+  closedError,
+  failure,
+  integerOption,
+  lastPerKey,
+  messageOf,
+  type OptionChecks,
+  readOptions,
+  redact,
+  retrying,
+  storageError,
+} from './shared'
+import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName, TABLE_BACKEND } from './sql-names'
 
 export interface PostgresStorageOptions {
-  /** `table` or `schema.table` (default `cacheme_data`); the schema must exist. */
+  /** postgresql: `table` or `schema.table` (default `cacheme_data`); the schema must exist. */
   readonly table?: string | undefined
-  /** Pool connections (default 10). */
+  /** postgresql: pool connections (default 10). */
   readonly poolSize?: number | undefined
+}
+
+const OPTIONS: OptionChecks<PostgresStorageOptions> = {
+  table: (table = DEFAULT_TABLE) => {
+    parseTableName(table)
+    return table
+  },
+  poolSize: integerOption('postgresql poolSize', 1, 1000, 10),
 }
 
 /** Rows per multi-row upsert: 2 parameters each, far below PostgreSQL's 65535. */
@@ -24,13 +46,7 @@ const WRITE_CHUNK = 1000
 /** Attempts for a statement that lost a deadlock (only possible against foreign writers). */
 const DEADLOCK_ATTEMPTS = 3
 
-function storageError(message: string, cause?: unknown): StorageError {
-  return new StorageError('CACHEME_STORAGE', `postgresql: ${message}`, { cause })
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
-}
+const isDeadlock = (error: unknown) => (error as DatabaseError).code === '40P01'
 
 function quote(table: string): { table: string; index: string } {
   const { schema, name } = parseTableName(table)
@@ -53,11 +69,6 @@ export function postgresSchema(table: string = DEFAULT_TABLE): string[] {
 )`,
     `CREATE INDEX IF NOT EXISTS ${q.index} ON ${q.table} (expire)`,
   ]
-}
-
-/** Later entries for a key win; sorted so that concurrent upserts lock rows in one order. */
-function lastPerKey(entries: readonly RemoteEntry[]): RemoteEntry[] {
-  return [...new Map(entries).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
 }
 
 export class PostgresStorage implements RemoteStorage {
@@ -102,16 +113,10 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
 
   /** Connects, then creates the table and its index when missing. */
   static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
-    const table = options.table ?? DEFAULT_TABLE
-    parseTableName(table)
-    const poolSize = options.poolSize ?? 10
-    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `postgresql poolSize must be an integer from 1 to 1000; got ${String(poolSize)}`,
-      )
-    }
-    const pool = new Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 })
+    const { table, poolSize } = readOptions(OPTIONS, options, url)
+    // pg is an optional peer dependency: required when a storage opens, not when cacheme loads.
+    const pg = require('pg') as typeof import('pg')
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 })
     // An idle connection that dies emits 'error' on the pool, which would otherwise crash the
     // process; the pool drops that connection and the next query opens a fresh one.
     pool.on('error', () => {})
@@ -128,7 +133,8 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
     } catch (error) {
       client?.release(true)
       await pool.end().catch(() => {})
-      throw storageError(`cannot open ${redact(url)} table ${table}: ${(error as Error).message}`, error)
+      const message = `cannot open ${redact(url)} table ${table}: ${messageOf(error)}`
+      throw storageError('postgresql', message, error)
     }
     return new PostgresStorage(pool, table)
   }
@@ -168,18 +174,13 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
   }
 
   /** Deletes up to `limit` expired rows; returns how many. */
-  async cleanupExpired(limit = 1000): Promise<number> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `limit must be a positive integer; got ${limit}`,
-      )
-    }
-    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'postgresql: storage is closed')
+  async cleanupExpired(limit = CLEANUP_BATCH): Promise<number> {
+    checkCleanupLimit(limit)
+    if (this.#closed) throw closedError('postgresql')
     try {
       return (await this.#pool.query(this.#sql.cleanup, [limit])).rowCount ?? 0
     } catch (error) {
-      throw storageError(`cleanup failed: ${(error as Error).message}`, error)
+      throw failure('postgresql', 'cleanup', error)
     }
   }
 
@@ -190,14 +191,12 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
   }
 
   async #query<R extends object>(what: string, text: string, values: unknown[]): Promise<R[]> {
-    if (this.#closed) throw new StorageError('CACHEME_CLOSED', 'postgresql: storage is closed')
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await this.#pool.query<R>(text, values)).rows
-      } catch (error) {
-        if ((error as DatabaseError).code === '40P01' && attempt < DEADLOCK_ATTEMPTS) continue
-        throw storageError(`${what} failed: ${(error as Error).message}`, error)
-      }
+    if (this.#closed) throw closedError('postgresql')
+    try {
+      const result = await retrying(DEADLOCK_ATTEMPTS, isDeadlock, () => this.#pool.query<R>(text, values))
+      return result.rows
+    } catch (error) {
+      throw failure('postgresql', what, error)
     }
   }
 }
@@ -205,4 +204,14 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
 /** Opens a `postgresql://` storage (see PostgresStorage). */
 export function openPostgres(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
   return PostgresStorage.open(url, options)
+}
+
+/** `postgresql://` (or `postgres://`) over a pg pool. */
+export const postgresqlBackend: RemoteBackend<PostgresStorageOptions> = {
+  ...TABLE_BACKEND,
+  name: 'postgresql',
+  schemes: ['postgresql', 'postgres'],
+  options: OPTIONS,
+  driver: { package: 'pg', install: 'npm install pg' },
+  open: (url, _rest, options) => PostgresStorage.open(url, options),
 }

@@ -12,35 +12,66 @@
 // queue behind each other on one socket.
 
 import { createRequire } from 'node:module'
-import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
-import { InvalidArgumentError, StorageError } from '../errors'
+import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis'
+import { InvalidArgumentError } from '../errors'
+import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
-import { MAX_KEY_LENGTH } from './sql-names'
+import {
+  closedError,
+  failure,
+  integerOption,
+  type OptionChecks,
+  readOptions,
+  redact,
+  storageError,
+} from './shared'
 
-// The hash-slot function ioredis itself routes with, loaded through ioredis so that it resolves even
-// where dependencies are not hoisted.
-const keySlot = createRequire(require.resolve('ioredis'))('cluster-key-slot') as (key: string) => number
+/**
+ * Longest key, in characters. Redis itself takes keys up to 512 MB, but every command hashes and
+ * sends its keys whole: a bound keeps a runaway key() from costing every call, and 512 is the bound
+ * of the SQL backends, so a key that fits one of these tiers fits the others.
+ */
+const MAX_KEY_LENGTH = 512
 
 export interface RedisStorageOptions {
-  /** Treat the URL's host(s) as seed nodes of a Redis Cluster. */
+  /** redis: treat the URL's host(s) as seed nodes of a Redis Cluster. */
   readonly cluster?: boolean | undefined
-  /** Independent clients used round-robin (default 1); see the note at the top of this file. */
+  /** redis: independent clients used round-robin (default 1); see lib/storages/redis.ts. */
   readonly poolSize?: number | undefined
+}
+
+const OPTIONS: OptionChecks<RedisStorageOptions> = {
+  cluster: (cluster = false) => {
+    if (typeof cluster !== 'boolean') {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `redis cluster must be a boolean; got ${cluster}`,
+      )
+    }
+    return cluster
+  },
+  poolSize: integerOption('redis poolSize', 1, 64, 1),
 }
 
 type Client = Redis | Cluster
 
-function storageError(message: string, cause?: unknown): StorageError {
-  return new StorageError('CACHEME_STORAGE', `redis: ${message}`, { cause })
+// ioredis is an optional peer dependency: required when a storage connects, not when cacheme loads.
+function ioredis(): typeof import('ioredis') {
+  return require('ioredis')
 }
 
-function closedError(): StorageError {
-  return new StorageError('CACHEME_CLOSED', 'redis: storage is closed')
+let keySlotOf: ((key: string) => number) | undefined
+/**
+ * The hash-slot function ioredis itself routes with, loaded through ioredis so that it resolves even
+ * where dependencies are not hoisted.
+ */
+function keySlot(key: string): number {
+  keySlotOf ??= createRequire(require.resolve('ioredis'))('cluster-key-slot') as (key: string) => number
+  return keySlotOf(key)
 }
 
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+function isCluster(client: Client): client is Cluster {
+  return client.isCluster
 }
 
 function presentOrUndefined(value: Buffer | null): Buffer | undefined {
@@ -48,11 +79,11 @@ function presentOrUndefined(value: Buffer | null): Buffer | undefined {
 }
 
 function getFailed(error: unknown): never {
-  throw storageError(`GET failed: ${(error as Error).message}`, error)
+  throw failure('redis', 'GET', error)
 }
 
 function setFailed(error: unknown): never {
-  throw storageError(`SET failed: ${(error as Error).message}`, error)
+  throw failure('redis', 'SET', error)
 }
 
 function ignoreReply(): void {}
@@ -100,14 +131,15 @@ function clusterConfig(url: string): { nodes: ClusterNode[]; redisOptions: Redis
 async function connect(url: string, cluster: boolean): Promise<Client> {
   let lastError: unknown
   let client: Client
+  const driver = ioredis()
   if (cluster) {
     const { nodes, redisOptions } = clusterConfig(url)
-    client = new Cluster(nodes, { lazyConnect: true, redisOptions })
+    client = new driver.Cluster(nodes, { lazyConnect: true, redisOptions })
   } else {
     // No offline queue: while ioredis reconnects, a command fails at once (the tier reads as a miss)
     // instead of waiting out the storage timeout, and no write queued during an outage lands after
     // a later invalidate once the server is back.
-    client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false })
+    client = new driver.Redis(url, { lazyConnect: true, enableOfflineQueue: false })
   }
   // Without a listener ioredis prints every connection error; failed commands reject on their own.
   client.on('error', (error: unknown) => {
@@ -123,7 +155,7 @@ async function connect(url: string, cluster: boolean): Promise<Client> {
       throw new Error('cluster: true, but the server is not a Redis Cluster node')
     // ioredis connects to each node on first use: reach every master now, so that a dead one fails
     // open and the first batch pays no connection setup.
-    if (client instanceof Cluster) await Promise.all(client.nodes('master').map((node) => node.ping()))
+    if (isCluster(client)) await Promise.all(client.nodes('master').map((node) => node.ping()))
     return client
   } catch (error) {
     client.disconnect()
@@ -132,7 +164,7 @@ async function connect(url: string, cluster: boolean): Promise<Client> {
     const nodeError = (lastError as { lastNodeError?: unknown } | undefined)?.lastNodeError ?? lastError
     const last = nodeError instanceof Error ? nodeError.message : undefined
     const reason = last === undefined || last === first ? first : `${first} (${last})`
-    throw storageError(`cannot connect to ${redact(url)}: ${reason}`, error)
+    throw storageError('redis', `cannot connect to ${redact(url)}: ${reason}`, error)
   }
 }
 
@@ -179,20 +211,7 @@ export class RedisStorage implements RemoteStorage {
 
   /** Connects every client and checks the server matches the `cluster` option. */
   static async open(url: string, options: RedisStorageOptions = {}): Promise<RedisStorage> {
-    const cluster = options.cluster ?? false
-    if (typeof cluster !== 'boolean') {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `redis cluster must be a boolean; got ${cluster}`,
-      )
-    }
-    const poolSize = options.poolSize ?? 1
-    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `redis poolSize must be an integer from 1 to 64; got ${String(poolSize)}`,
-      )
-    }
+    const { cluster, poolSize } = readOptions(OPTIONS, options, url)
     const opened = await Promise.allSettled(Array.from({ length: poolSize }, () => connect(url, cluster)))
     const clients = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
     const failed = opened.find((result): result is PromiseRejectedResult => result.status === 'rejected')
@@ -205,7 +224,7 @@ export class RedisStorage implements RemoteStorage {
 
   // Not async: one derived promise instead of an async frame awaiting the driver's, on every get.
   get(key: string): Promise<Buffer | undefined> {
-    if (this.#closed) return Promise.reject(closedError())
+    if (this.#closed) return Promise.reject(closedError('redis'))
     return this.#client().getBuffer(key).then(presentOrUndefined, getFailed)
   }
 
@@ -213,7 +232,7 @@ export class RedisStorage implements RemoteStorage {
     if (keys.length === 0) return []
     const client = this.#client()
     try {
-      if (!(client instanceof Cluster)) {
+      if (!isCluster(client)) {
         // MGET's reply array is ours: mark its misses in place rather than copying it.
         const values: (Buffer | null | undefined)[] = await client.mgetBuffer(...keys)
         for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = undefined
@@ -235,13 +254,13 @@ export class RedisStorage implements RemoteStorage {
       )
       return values
     } catch (error) {
-      throw storageError(`MGET failed: ${(error as Error).message}`, error)
+      throw failure('redis', 'MGET', error)
     }
   }
 
   // Not async, like get.
   set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError())
+    if (this.#closed) return Promise.reject(closedError('redis'))
     const client = this.#client()
     const reply = ttlMs === null ? client.set(key, value) : client.set(key, value, 'PX', px(ttlMs))
     return reply.then(ignoreReply, setFailed)
@@ -256,7 +275,7 @@ export class RedisStorage implements RemoteStorage {
       else for (const [key, value] of slotEntries) pipeline.set(key, value, 'PX', px(ttlMs))
     }
     try {
-      if (!(client instanceof Cluster)) {
+      if (!isCluster(client)) {
         if (ttlMs === null) await client.mset(...entries.flat())
         else {
           const pipeline = client.pipeline()
@@ -278,7 +297,7 @@ export class RedisStorage implements RemoteStorage {
         }),
       )
     } catch (error) {
-      throw storageError(`batch SET failed: ${(error as Error).message}`, error)
+      throw failure('redis', 'batch SET', error)
     }
   }
 
@@ -287,7 +306,7 @@ export class RedisStorage implements RemoteStorage {
     try {
       await client.del(key)
     } catch (error) {
-      throw storageError(`DEL failed: ${(error as Error).message}`, error)
+      throw failure('redis', 'DEL', error)
     }
   }
 
@@ -295,7 +314,7 @@ export class RedisStorage implements RemoteStorage {
     if (keys.length === 0) return
     const client = this.#client()
     try {
-      if (!(client instanceof Cluster)) {
+      if (!isCluster(client)) {
         await client.del(...keys)
         return
       }
@@ -307,7 +326,7 @@ export class RedisStorage implements RemoteStorage {
         }),
       )
     } catch (error) {
-      throw storageError(`DEL failed: ${(error as Error).message}`, error)
+      throw failure('redis', 'DEL', error)
     }
   }
 
@@ -323,7 +342,7 @@ export class RedisStorage implements RemoteStorage {
   }
 
   #client(): Client {
-    if (this.#closed) throw closedError()
+    if (this.#closed) throw closedError('redis')
     const clients = this.#clients
     if (clients.length === 1) return clients[0] as Client
     this.#next = (this.#next + 1) % clients.length
@@ -334,4 +353,17 @@ export class RedisStorage implements RemoteStorage {
 /** Opens a `redis://` or `rediss://` storage (see RedisStorage). */
 export function openRedis(url: string, options: RedisStorageOptions = {}): Promise<RedisStorage> {
   return RedisStorage.open(url, options)
+}
+
+/** `redis://` and `rediss://`, standalone or (`cluster: true`) Redis Cluster. */
+export const redisBackend: RemoteBackend<RedisStorageOptions> = {
+  kind: 'remote',
+  name: 'redis',
+  schemes: ['redis', 'rediss'],
+  options: OPTIONS,
+  driver: { package: 'ioredis', install: 'npm install ioredis' },
+  // Entries expire in Redis itself (SET … PX).
+  cleanup: 'none',
+  maxKeyLength: MAX_KEY_LENGTH,
+  open: (url, _rest, options) => RedisStorage.open(url, options),
 }

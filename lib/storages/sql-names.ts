@@ -1,17 +1,21 @@
 // Names that end up inside SQL text or a MongoDB namespace: table, collection and database names.
 // Keys and values are always bound parameters, but an identifier cannot be, so it is checked against
-// a strict pattern before any statement is built and then quoted as well.
-//
-// (sqlite-db.ts has its own copy of the pattern, unqualified only: importing it from there would load
-// better-sqlite3 for every other backend, since that module opens the driver at import time.)
+// a strict pattern before any statement is built and then quoted as well. Also the limits the shipped
+// schemas share. Driver-free: every SQL and MongoDB backend, SQLite included, reads these.
 
 import { InvalidArgumentError } from '../errors'
 
 /** Table (SQL) or collection (MongoDB) used when the options name none. */
 export const DEFAULT_TABLE = 'cacheme_data'
 
-/** `key VARCHAR(512)` in every shipped schema; the same bound is enforced for Redis. */
+/** `key VARCHAR(512)` in every shipped schema (MySQL's VARBINARY(2048) holds 512 characters). */
 export const MAX_KEY_LENGTH = 512
+
+/**
+ * What the backends storing the shipped schema's rows share (postgresql, mysql, mongodb): its key
+ * limit, and expired rows that stay until a periodic cleanup pass deletes them.
+ */
+export const TABLE_BACKEND = { kind: 'remote', cleanup: 'periodic', maxKeyLength: MAX_KEY_LENGTH } as const
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -52,4 +56,18 @@ export function parseTableName(table: unknown): QualifiedName {
 export function checkName(kind: 'collection' | 'database', name: unknown): string {
   if (typeof name !== 'string' || !isPart(name)) throw nameError(kind, name)
   return name
+}
+
+/**
+ * Checks a SQLite table name: one identifier (SQLite has no schemas to qualify it with, and no
+ * identifier length limit to respect).
+ */
+export function checkSqliteTable(table: unknown): string {
+  if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      `table must match [A-Za-z_][A-Za-z0-9_]*; got ${JSON.stringify(table)}`,
+    )
+  }
+  return table
 }

@@ -3,34 +3,20 @@
 // `poolSize: 0` asks for that.
 
 import Database from 'better-sqlite3'
-import { InvalidArgumentError } from '../errors'
-
-export const DEFAULT_TABLE = 'cacheme_data'
-/** VARCHAR(512) in sqlite.sql; SQLite does not enforce it, the framework does. */
-export const SQLITE_MAX_KEY_LENGTH = 512
-
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+import { CLEANUP_BATCH, PerSize, repeated } from './shared'
+import { checkSqliteTable, DEFAULT_TABLE } from './sql-names'
 
 // SQLite allows 32766 bound parameters per statement; stay well below with round chunk sizes so a
 // handful of prepared statements covers every batch.
 const READ_CHUNK = 500
 const WRITE_CHUNK = 200 // four parameters per row
-/** Expired rows deleted per cleanup pass, so a pass never holds the write lock for long. */
-export const CLEANUP_BATCH = 1000
 const CLEANUP_INTERVAL_MS = 30_000
-
-export function validateTable(table: string): void {
-  if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
-    throw new InvalidArgumentError(
-      'CACHEME_INVALID_ARGUMENT',
-      `table must match [A-Za-z_][A-Za-z0-9_]*; got ${JSON.stringify(table)}`,
-    )
-  }
-}
+/** Prepared statements kept per kind; past this, a kind's are dropped and prepared again. */
+const STATEMENTS_KEPT = 64
 
 /** The statements of sqlite.sql for `table` (a test keeps the two identical). */
 export function schema(table: string): string[] {
-  validateTable(table)
+  checkSqliteTable(table)
   return [
     `CREATE TABLE IF NOT EXISTS ${table} (
   id INTEGER PRIMARY KEY,
@@ -43,22 +29,16 @@ export function schema(table: string): string[] {
   ]
 }
 
-function placeholders(n: number, group: string): string {
-  return new Array<string>(n).fill(group).join(', ')
-}
-
 export class SqliteDatabase {
   readonly #db: Database.Database
-  readonly #table: string
-  readonly #reads = new Map<number, Database.Statement<unknown[], { key: string; value: Buffer }>>()
-  readonly #writes = new Map<number, Database.Statement<unknown[]>>()
-  readonly #deletes = new Map<number, Database.Statement<unknown[]>>()
+  readonly #reads: PerSize<Database.Statement<unknown[], { key: string; value: Buffer }>>
+  readonly #writes: PerSize<Database.Statement<unknown[]>>
+  readonly #deletes: PerSize<Database.Statement<unknown[]>>
   readonly #cleanup: Database.Statement<[number, number]>
   #lastCleanup = Date.now()
 
   constructor(path: string, table: string = DEFAULT_TABLE) {
-    validateTable(table)
-    this.#table = table
+    checkSqliteTable(table)
     this.#db = new Database(path)
     // WAL: readers never block the writer; NORMAL sync is crash-safe in WAL mode and skips an fsync
     // per commit, the right trade for a cache.
@@ -69,6 +49,27 @@ export class SqliteDatabase {
     this.#cleanup = this.#db.prepare(
       `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expire <= ? LIMIT ?)`,
     )
+    // One prepared statement per batch size; the chunk sizes above keep them few.
+    const prepare = (sql: string) => this.#db.prepare(sql)
+    this.#reads = new PerSize(
+      (n) =>
+        prepare(
+          `SELECT key, value FROM ${table} WHERE (expire IS NULL OR expire > ?) AND key IN (${repeated(n, '?')})`,
+        ) as Database.Statement<unknown[], { key: string; value: Buffer }>,
+      STATEMENTS_KEPT,
+    )
+    this.#writes = new PerSize(
+      (n) =>
+        prepare(
+          `INSERT INTO ${table} (key, value, expire, updated_at) VALUES ${repeated(n, '(?, ?, ?, ?)')}
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expire = excluded.expire, updated_at = excluded.updated_at`,
+        ),
+      STATEMENTS_KEPT,
+    )
+    this.#deletes = new PerSize(
+      (n) => prepare(`DELETE FROM ${table} WHERE key IN (${repeated(n, '?')})`),
+      STATEMENTS_KEPT,
+    )
   }
 
   /** Values in key order, undefined for missing or expired rows. */
@@ -77,7 +78,7 @@ export class SqliteDatabase {
     const found = new Map<string, Buffer>()
     for (let start = 0; start < keys.length; start += READ_CHUNK) {
       const chunk = keys.slice(start, start + READ_CHUNK)
-      for (const row of this.#read(chunk.length).all(now, ...chunk)) found.set(row.key, row.value)
+      for (const row of this.#reads.sized(chunk.length).all(now, ...chunk)) found.set(row.key, row.value)
     }
     return keys.map((key) => found.get(key))
   }
@@ -91,7 +92,7 @@ export class SqliteDatabase {
         const end = Math.min(start + WRITE_CHUNK, keys.length)
         const params: unknown[] = []
         for (let i = start; i < end; i++) params.push(keys[i], values[i], expire, now)
-        this.#write(end - start).run(...params)
+        this.#writes.sized(end - start).run(...params)
       }
     }
     if (keys.length > WRITE_CHUNK) this.#db.transaction(run)()
@@ -102,7 +103,7 @@ export class SqliteDatabase {
   removeMany(keys: readonly string[]): void {
     for (let start = 0; start < keys.length; start += READ_CHUNK) {
       const chunk = keys.slice(start, start + READ_CHUNK)
-      this.#delete(chunk.length).run(...chunk)
+      this.#deletes.sized(chunk.length).run(...chunk)
     }
   }
 
@@ -125,40 +126,5 @@ export class SqliteDatabase {
   // piggybacking on writes so an idle database costs nothing.
   #maybeCleanup(now: number): void {
     if (now - this.#lastCleanup >= CLEANUP_INTERVAL_MS) this.cleanupExpired(CLEANUP_BATCH)
-  }
-
-  #read(n: number) {
-    let statement = this.#reads.get(n)
-    if (statement === undefined) {
-      if (this.#reads.size > 64) this.#reads.clear()
-      statement = this.#db.prepare(
-        `SELECT key, value FROM ${this.#table} WHERE (expire IS NULL OR expire > ?) AND key IN (${placeholders(n, '?')})`,
-      )
-      this.#reads.set(n, statement)
-    }
-    return statement
-  }
-
-  #write(n: number) {
-    let statement = this.#writes.get(n)
-    if (statement === undefined) {
-      if (this.#writes.size > 64) this.#writes.clear()
-      statement = this.#db.prepare(
-        `INSERT INTO ${this.#table} (key, value, expire, updated_at) VALUES ${placeholders(n, '(?, ?, ?, ?)')}
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expire = excluded.expire, updated_at = excluded.updated_at`,
-      )
-      this.#writes.set(n, statement)
-    }
-    return statement
-  }
-
-  #delete(n: number) {
-    let statement = this.#deletes.get(n)
-    if (statement === undefined) {
-      if (this.#deletes.size > 64) this.#deletes.clear()
-      statement = this.#db.prepare(`DELETE FROM ${this.#table} WHERE key IN (${placeholders(n, '?')})`)
-      this.#deletes.set(n, statement)
-    }
-    return statement
   }
 }

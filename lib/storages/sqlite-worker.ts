@@ -1,5 +1,5 @@
 // Worker thread owning one SQLite connection, so that statements (and the fsyncs of WAL
-// checkpoints) run off the main thread's event loop. See sqlite.ts for the measurement behind this.
+// checkpoints) run off the main thread's event loop (sqlite.ts says why that matters).
 
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteDatabase } from './sqlite-db'

@@ -1,30 +1,36 @@
 // `sqlite:///path/to/file` storage: better-sqlite3 in WAL mode behind the RemoteStorage interface.
 //
-// better-sqlite3 is synchronous, so on the main thread every statement stalls the event loop.
-// Measured on the 2-core dev machine (npm run bench:framework, "SQLite event-loop stall": 20,000
-// concurrent 200-byte writes issued 1,000 per tick, three runs): on the main thread the loop stalled
-// on every tick, median gap between turns 30-47 ms, 600-915 ms for the burst; with the connection in
-// a worker thread the median gap was 1.1 ms (longest 12-22 ms: a GC or a large reply) and the burst
-// took 116-146 ms, as the worker commits each tick's writes in one transaction. So by default each
-// connection lives in a worker thread (sqlite-worker.ts) and the requests of one tick travel as one
-// message. `poolSize: 0` opts into running on the main thread, for small, light workloads.
+// better-sqlite3 is synchronous, so on the main thread every statement stalls the event loop, and a
+// burst of writes stalls it for every tick of the burst. So by default each connection lives in a
+// worker thread (sqlite-worker.ts), the requests of one tick travel to it as one message, and the
+// worker commits them in one transaction (the event-loop stall it saves is measured by `npm run
+// bench:framework`). `poolSize: 0` opts into running on the main thread, for small, light workloads.
 //
 // poolSize: the number of worker threads, each owning one connection. SQLite has one writer at a
 // time, so every write goes to the first connection; reads are spread round-robin over all of them
 // (WAL lets readers proceed alongside the writer). Default 1; an in-memory database (`sqlite://:memory:`)
 // needs exactly 1 (0 also works), as each connection would see its own database.
+//
+// This module loads no driver: the worker threads do, and the main thread only with poolSize 0.
 
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { InvalidArgumentError, StorageError } from '../errors'
+import { InvalidArgumentError } from '../errors'
+import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
 import {
+  type CheckedOptions,
   CLEANUP_BATCH,
-  DEFAULT_TABLE,
-  SQLITE_MAX_KEY_LENGTH,
-  SqliteDatabase,
-  validateTable,
-} from './sqlite-db'
+  checkCleanupLimit,
+  closedError,
+  integerOption,
+  type OptionChecks,
+  readOptions,
+  storageError,
+  urlError,
+} from './shared'
+import { checkSqliteTable, DEFAULT_TABLE, MAX_KEY_LENGTH } from './sql-names'
+import type { SqliteDatabase } from './sqlite-db'
 import {
   OP_CLEANUP,
   OP_GET,
@@ -38,10 +44,15 @@ import {
 } from './sqlite-protocol'
 
 export interface SqliteOptions {
-  /** Table name (default `cacheme_data`), `[A-Za-z_][A-Za-z0-9_]*`. */
+  /** sqlite: table name (default `cacheme_data`), `[A-Za-z_][A-Za-z0-9_]*`. */
   readonly table?: string | undefined
-  /** Worker threads, each with its own connection (default 1); 0 runs on the main thread. */
+  /** sqlite: worker threads, each with its own connection (default 1); 0 runs on the main thread. */
   readonly poolSize?: number | undefined
+}
+
+const OPTIONS: OptionChecks<SqliteOptions> = {
+  table: (table = DEFAULT_TABLE) => checkSqliteTable(table),
+  poolSize: integerOption('sqlite poolSize', 0, 64, 1),
 }
 
 /** The operations one connection offers, whichever thread it runs on. */
@@ -53,9 +64,7 @@ interface Connection {
   close(): Promise<void>
 }
 
-function storageError(message: string, cause?: unknown): StorageError {
-  return new StorageError('CACHEME_STORAGE', `sqlite: ${message}`, { cause })
-}
+const sqliteError = (message: string, cause?: unknown) => storageError('sqlite', message, cause)
 
 /** A connection on the main thread: each call runs synchronously, then resolves. */
 class InlineConnection implements Connection {
@@ -63,9 +72,11 @@ class InlineConnection implements Connection {
 
   constructor(path: string, table: string) {
     try {
+      // Required here, not imported: only poolSize 0 needs better-sqlite3 on this thread.
+      const { SqliteDatabase } = require('./sqlite-db') as typeof import('./sqlite-db')
       this.#db = new SqliteDatabase(path, table)
     } catch (error) {
-      throw storageError(`cannot open ${JSON.stringify(path)}: ${(error as Error).message}`, error)
+      throw sqliteError(`cannot open ${JSON.stringify(path)}: ${(error as Error).message}`, error)
     }
   }
 
@@ -135,12 +146,12 @@ class WorkerConnection implements Connection {
     worker.off('message', onMessage).off('error', onError).off('exit', onExit)
     if (!hello.ready) {
       await worker.terminate()
-      throw storageError(`cannot open ${JSON.stringify(path)}: ${hello.message}`)
+      throw sqliteError(`cannot open ${JSON.stringify(path)}: ${hello.message}`)
     }
     const connection = new WorkerConnection(worker)
     worker.on('message', (reply: SqliteBatchReply) => connection.#settle(reply))
-    worker.on('error', (error) => connection.#fail(storageError(`worker failed: ${error.message}`, error)))
-    worker.on('exit', () => connection.#fail(new StorageError('CACHEME_CLOSED', 'sqlite: storage is closed')))
+    worker.on('error', (error) => connection.#fail(sqliteError(`worker failed: ${error.message}`, error)))
+    worker.on('exit', () => connection.#fail(closedError('sqlite')))
     // An idle worker must not keep the process alive; it is ref'ed while requests are pending.
     worker.unref()
     return connection
@@ -243,7 +254,7 @@ class WorkerConnection implements Connection {
         if (error == null) pending.resolve(values)
       } else if (error == null)
         pending.resolve(pending.op === OP_CLEANUP ? (reply.counts[r] ?? 0) : undefined)
-      if (error != null) pending.reject(storageError(error))
+      if (error != null) pending.reject(sqliteError(error))
     }
   }
 
@@ -266,11 +277,11 @@ const CLOSED: Connection = {
 }
 
 function closed(): Promise<never> {
-  return Promise.reject(new StorageError('CACHEME_CLOSED', 'sqlite: storage is closed'))
+  return Promise.reject(closedError('sqlite'))
 }
 
 export class SqliteStorage implements RemoteStorage {
-  readonly maxKeyLength = SQLITE_MAX_KEY_LENGTH
+  readonly maxKeyLength = MAX_KEY_LENGTH
   readonly #connections: readonly Connection[]
   #next = 0
   #closed = false
@@ -281,15 +292,7 @@ export class SqliteStorage implements RemoteStorage {
 
   /** Opens (creating if needed) the database at `path` and its table. */
   static async open(path: string, options: SqliteOptions = {}): Promise<SqliteStorage> {
-    const table = options.table ?? DEFAULT_TABLE
-    validateTable(table)
-    const poolSize = options.poolSize ?? 1
-    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 64) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `sqlite poolSize must be an integer from 0 to 64; got ${String(poolSize)}`,
-      )
-    }
+    const { table, poolSize }: CheckedOptions<SqliteOptions> = readOptions(OPTIONS, options, path)
     if (path === ':memory:' && poolSize > 1) {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
@@ -340,12 +343,7 @@ export class SqliteStorage implements RemoteStorage {
 
   /** Deletes up to `limit` expired rows now (writes also do this every 30 s); returns how many. */
   async cleanupExpired(limit: number = CLEANUP_BATCH): Promise<number> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new InvalidArgumentError(
-        'CACHEME_INVALID_ARGUMENT',
-        `limit must be a positive integer; got ${limit}`,
-      )
-    }
+    checkCleanupLimit(limit)
     return await this.#writer().cleanup(limit)
   }
 
@@ -367,4 +365,26 @@ export class SqliteStorage implements RemoteStorage {
     this.#next = (this.#next + 1) % connections.length
     return connections[this.#next] as Connection
   }
+}
+
+/** `sqlite:///absolute/path.db`, `sqlite://relative.db`, `sqlite://:memory:`. */
+export const sqliteBackend: RemoteBackend<SqliteOptions> = {
+  kind: 'remote',
+  name: 'sqlite',
+  schemes: ['sqlite'],
+  options: OPTIONS,
+  checkUrl(path) {
+    if (path === '') {
+      throw urlError(
+        'sqlite url needs a path: sqlite:///absolute/path.db, sqlite://relative.db or sqlite://:memory:',
+      )
+    }
+  },
+  driver: { package: 'better-sqlite3', install: 'npm install better-sqlite3' },
+  // The writer deletes expired rows itself, a bounded batch every 30 s (sqlite-db.ts).
+  cleanup: 'none',
+  maxKeyLength: MAX_KEY_LENGTH,
+  // As long as busy_timeout: a writer may legitimately wait that long for the file lock.
+  defaultTimeout: 5000,
+  open: (_url, path, options) => SqliteStorage.open(path, options),
 }

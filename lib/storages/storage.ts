@@ -1,30 +1,22 @@
-// `new Storage({ url, ...options })` and the registry of named storages. A Storage is either local
-// (a LocalStore of live values) or remote (a RemoteStorage adapter moving bytes); the URL scheme
-// decides which, and registerStorage opens it.
+// `new Storage({ url, ...options })` or `new Storage({ adapter, ...options })`, and the registry of
+// named storages. A Storage is either local (a LocalStore of live values) or remote (a RemoteStorage
+// adapter moving bytes, every call bounded by the storage's timeout). A url names a backend listed
+// in registry.ts, which opens it; an adapter is a user's own RemoteStorage, checked when the Storage
+// is created and from then on treated like a built-in one.
 
 import { InvalidArgumentError, StorageError } from '../errors'
 import { badTag } from '../serializers/frame'
 import { isSerializer, type Serializer } from '../serializers/serializer'
+import type { Backend } from './backend'
 import { startCleanup } from './cleanup'
 import { withTimeout } from './deadline'
-import { LocalStore } from './local'
-import type { RemoteStorage } from './remote'
+import type { LocalStore } from './local'
+import { type BackendOptions, backendFor, KNOWN_SCHEMES } from './registry'
+import { checkRemoteStorage, type RemoteStorage } from './remote'
+import { CLEANUP_BATCH, checkDriver, urlError } from './shared'
 
-export interface StorageOptions {
-  /** `local://lru`, `local://tlfu`, `sqlite:///path/to/file`, `redis://`, `rediss://`, `mongodb://`, `postgresql://`, `mysql://`. */
-  readonly url: string
-  /** local: maximum number of entries (required). */
-  readonly size?: number | undefined
-  /** SQL storages: table name (default `cacheme_data`). */
-  readonly table?: string | undefined
-  /** Connections; for SQLite the number of worker threads (see lib/storages/sqlite.ts). */
-  readonly poolSize?: number | undefined
-  /** redis: use Redis Cluster from the seed node(s). */
-  readonly cluster?: boolean | undefined
-  /** mongodb: database name. */
-  readonly database?: string | undefined
-  /** mongodb: collection name. */
-  readonly collection?: string | undefined
+/** What every remote storage takes, whatever its backend. */
+export interface RemoteStorageOptions {
   /** Remote storages: serializer for nodes that name none (default: MsgPackSerializer). */
   readonly serializer?: Serializer | undefined
   /**
@@ -34,63 +26,54 @@ export interface StorageOptions {
    */
   readonly timeout?: number | undefined
   /**
-   * postgresql, mysql, mongodb: milliseconds between two passes that delete expired rows or
-   * documents in bounded batches (default 60000; 0 turns it off, e.g. when a cron job calls
-   * `storage.cleanupExpired()`). SQLite cleans up inside its writer; Redis expires keys itself.
+   * Storages that need their expired entries deleted (postgresql, mysql, mongodb, and an adapter
+   * with cleanupExpired): milliseconds between two passes that delete them in bounded batches
+   * (default 60000; 0 turns it off, e.g. when a cron job calls `storage.cleanupExpired()`). SQLite
+   * cleans up inside its writer; Redis expires keys itself.
    */
   readonly cleanupInterval?: number | undefined
 }
 
+/**
+ * A storage of a built-in backend: `local://lru`, `local://tlfu`, `sqlite:///path/to/file`,
+ * `redis://`, `rediss://`, `postgresql://`, `mysql://`, `mongodb://`, with that backend's options.
+ */
+export type UrlStorageOptions = { readonly url: string } & RemoteStorageOptions & BackendOptions
+
+/** A storage over your own implementation of RemoteStorage. */
+export interface AdapterStorageOptions extends RemoteStorageOptions {
+  readonly adapter: RemoteStorage
+}
+
+export type StorageOptions = UrlStorageOptions | AdapterStorageOptions
+
 const DEFAULT_CLEANUP_INTERVAL_MS = 60_000
-
-/** Schemes whose expired entries only a periodic pass deletes (see cleanup.ts). */
-const PERIODIC_CLEANUP: readonly Scheme[] = ['postgresql', 'mysql', 'mongodb']
-
 /** Default of `timeout`: a network round trip is well under a millisecond on a healthy server. */
 const DEFAULT_TIMEOUT_MS = 1000
-/** SQLite's default matches its busy_timeout: a writer may legitimately wait that long for the lock. */
-const SQLITE_TIMEOUT_MS = 5000
 /** setTimeout's largest delay. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
-type Scheme = 'local' | 'sqlite' | 'redis' | 'mongodb' | 'postgresql' | 'mysql'
-
-const SCHEMES: Readonly<Record<string, Scheme>> = {
-  local: 'local',
-  sqlite: 'sqlite',
-  redis: 'redis',
-  rediss: 'redis',
-  mongodb: 'mongodb',
-  'mongodb+srv': 'mongodb',
-  postgresql: 'postgresql',
-  postgres: 'postgresql',
-  mysql: 'mysql',
-}
-
-/** Options each kind of storage understands (besides url). */
-const OPTIONS: Readonly<Record<Scheme, readonly string[]>> = {
-  local: ['size'],
-  sqlite: ['table', 'poolSize', 'serializer', 'timeout'],
-  redis: ['cluster', 'poolSize', 'serializer', 'timeout'],
-  mongodb: ['database', 'collection', 'poolSize', 'serializer', 'timeout', 'cleanupInterval'],
-  postgresql: ['table', 'poolSize', 'serializer', 'timeout', 'cleanupInterval'],
-  mysql: ['table', 'poolSize', 'serializer', 'timeout', 'cleanupInterval'],
-}
-
-function urlError(message: string): StorageError {
-  return new StorageError('CACHEME_INVALID_STORAGE_URL', message)
-}
+/** Where a Storage's data lives: a listed backend opened from a url, or a user's adapter. */
+type Source =
+  | {
+      readonly backend: Backend
+      readonly url: string
+      /** The url after `scheme://`. */
+      readonly rest: string
+      readonly options: UrlStorageOptions
+    }
+  | { readonly adapter: RemoteStorage }
 
 export class Storage {
-  readonly url: string
-  readonly scheme: Scheme
+  /** The url it was created with; undefined for a storage over your own adapter. */
+  readonly url: string | undefined
+  /** The backend's name ("local", "redis", …), or "adapter" for your own. */
+  readonly backend: string
   /** Serializer given in the options, for nodes that name none. */
   readonly serializer: Serializer | undefined
-  readonly #options: StorageOptions
-  /** Everything after `scheme://`. */
-  readonly #rest: string
   /** Milliseconds each remote call may take (remote storages). */
   readonly timeout: number
+  readonly #source: Source
   #local: LocalStore | undefined
   #remote: RemoteStorage | undefined
   #bounded: RemoteStorage | undefined
@@ -99,44 +82,66 @@ export class Storage {
   #state: 'new' | 'opening' | 'open' | 'closed' = 'new'
 
   constructor(options: StorageOptions) {
-    if (typeof options !== 'object' || options === null || typeof options.url !== 'string') {
-      throw urlError('new Storage({ url, ...options }) needs a url string, e.g. "local://tlfu"')
-    }
-    const url = options.url
-    const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url)
-    const scheme = match === null ? undefined : SCHEMES[(match[1] as string).toLowerCase()]
-    if (match === null || scheme === undefined) {
-      throw urlError(
-        `unsupported storage url ${JSON.stringify(url)}: expected local://lru, local://tlfu, sqlite:///path, ` +
-          'redis://, rediss://, mongodb://, postgresql:// or mysql://',
-      )
-    }
-    this.url = url
-    this.scheme = scheme
-    this.#rest = match[2] as string
-    this.#options = options
-    for (const key of Object.keys(options)) {
-      if (
-        key !== 'url' &&
-        options[key as keyof StorageOptions] !== undefined &&
-        !OPTIONS[scheme].includes(key)
-      ) {
+    const given = (typeof options === 'object' && options !== null ? options : {}) as Partial<
+      UrlStorageOptions & AdapterStorageOptions
+    >
+    let takes: string[]
+    let defaultTimeout = DEFAULT_TIMEOUT_MS
+    if (given.adapter !== undefined) {
+      if (given.url !== undefined) {
         throw new InvalidArgumentError(
           'CACHEME_INVALID_ARGUMENT',
-          `option ${key} does not apply to ${scheme} storage (it takes: ${OPTIONS[scheme].join(', ')})`,
+          'new Storage takes a url or an adapter, not both',
+        )
+      }
+      const adapter = checkRemoteStorage(given.adapter)
+      this.#source = { adapter }
+      this.backend = 'adapter'
+      takes = ['adapter', 'serializer', 'timeout']
+      if (adapter.cleanupExpired !== undefined) takes.push('cleanupInterval')
+    } else {
+      const url = given.url
+      if (typeof url !== 'string') {
+        throw urlError(
+          'new Storage({ url, ...options }) needs a url string, e.g. "local://tlfu", or { adapter } for your own backend',
+        )
+      }
+      const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url)
+      const backend = match === null ? undefined : backendFor(match[1] as string)
+      if (match === null || backend === undefined) {
+        throw urlError(
+          `unsupported storage url ${JSON.stringify(url)}: expected ${KNOWN_SCHEMES.join(', ')}; ` +
+            'for another backend, register your own adapter (a RemoteStorage)',
+        )
+      }
+      this.#source = { backend, url, rest: match[2] as string, options: given as UrlStorageOptions }
+      this.backend = backend.name
+      takes = ['url', ...Object.keys(backend.options)]
+      if (backend.kind === 'remote') {
+        takes.push('serializer', 'timeout')
+        if (backend.cleanup === 'periodic') takes.push('cleanupInterval')
+        defaultTimeout = backend.defaultTimeout ?? DEFAULT_TIMEOUT_MS
+      }
+    }
+    this.url = given.url
+    for (const [key, value] of Object.entries(given)) {
+      if (value !== undefined && !takes.includes(key)) {
+        throw new InvalidArgumentError(
+          'CACHEME_INVALID_ARGUMENT',
+          `option ${key} does not apply to ${this.backend} storage (it takes: ${takes.slice(1).join(', ')})`,
         )
       }
     }
-    if (options.serializer !== undefined && !isSerializer(options.serializer)) {
+    if (given.serializer !== undefined && !isSerializer(given.serializer)) {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
         'serializer must be an object with dumps(value) and loads(buffer) methods',
       )
     }
-    const tagProblem = options.serializer === undefined ? undefined : badTag(options.serializer)
+    const tagProblem = given.serializer === undefined ? undefined : badTag(given.serializer)
     if (tagProblem !== undefined) throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', tagProblem)
-    this.serializer = options.serializer
-    const timeout = options.timeout ?? (scheme === 'sqlite' ? SQLITE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS)
+    this.serializer = given.serializer
+    const timeout = given.timeout ?? defaultTimeout
     if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= MAX_TIMEOUT_MS)) {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
@@ -144,7 +149,7 @@ export class Storage {
       )
     }
     this.timeout = timeout
-    const cleanupInterval = options.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL_MS
+    const cleanupInterval = given.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL_MS
     if (
       typeof cleanupInterval !== 'number' ||
       !Number.isInteger(cleanupInterval) ||
@@ -157,26 +162,12 @@ export class Storage {
       )
     }
     this.#cleanupInterval = cleanupInterval
-    if (scheme === 'local') {
-      if (this.#rest !== 'lru' && this.#rest !== 'tlfu') {
-        throw urlError(`local storage url must be local://lru or local://tlfu; got ${JSON.stringify(url)}`)
-      }
-      if (options.size === undefined) {
-        throw new InvalidArgumentError(
-          'CACHEME_INVALID_ARGUMENT',
-          `${url} needs a size (maximum number of entries)`,
-        )
-      }
-    }
-    if (scheme === 'sqlite' && this.#rest === '') {
-      throw urlError(
-        'sqlite url needs a path: sqlite:///absolute/path.db, sqlite://relative.db or sqlite://:memory:',
-      )
-    }
+    const source = this.#source
+    if ('backend' in source) source.backend.checkUrl?.(source.rest, source.url, source.options)
   }
 
   get isLocal(): boolean {
-    return this.scheme === 'local'
+    return 'backend' in this.#source && this.#source.backend.kind === 'local'
   }
 
   /** The local store, once registered (local storages only). */
@@ -199,24 +190,32 @@ export class Storage {
   }
 
   /** Connects and validates; called by registerStorage with the name it registers (for reports). */
-  async open(name: string = this.url): Promise<void> {
+  async open(name: string = this.url ?? this.backend): Promise<void> {
     if (this.#state !== 'new') {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
-        `storage ${this.url} was already ${this.#state === 'closed' ? 'closed' : 'registered'}: create a new Storage`,
+        `storage ${this.url ?? name} was already ${this.#state === 'closed' ? 'closed' : 'registered'}: create a new Storage`,
       )
     }
     this.#state = 'opening'
     try {
-      if (this.scheme === 'local') {
-        this.#local = new LocalStore(this.#rest as 'lru' | 'tlfu', this.#options.size as number)
+      const source = this.#source
+      if ('adapter' in source) {
+        // A user's adapter: its errors become StorageErrors, its timeouts keep the process alive.
+        this.#attach(
+          source.adapter,
+          withTimeout(source.adapter, `storage ${JSON.stringify(name)}`, this.timeout, true),
+          true,
+          name,
+        )
+      } else if (source.backend.kind === 'local') {
+        this.#local = source.backend.open(source.url, source.rest, source.options)
       } else {
-        const adapter = await OPENERS[this.scheme](this.url, this.#rest, this.#options)
-        this.#remote = adapter
-        this.#bounded = withTimeout(adapter, `${this.scheme} storage`, this.timeout)
-        if (this.#cleanupInterval > 0 && PERIODIC_CLEANUP.includes(this.scheme)) {
-          this.#stopCleanup = startCleanup(adapter, name, this.#cleanupInterval)
-        }
+        const backend = source.backend
+        checkDriver(backend.name, backend.driver)
+        const adapter = await backend.open(source.url, source.rest, source.options)
+        const bounded = withTimeout(adapter, `${backend.name} storage`, this.timeout)
+        this.#attach(adapter, bounded, backend.cleanup === 'periodic', name)
       }
     } catch (error) {
       this.#state = 'new'
@@ -225,8 +224,16 @@ export class Storage {
     this.#state = 'open'
   }
 
-  /** Deletes up to `limit` expired entries of a remote storage that supports it; returns how many. */
-  async cleanupExpired(limit = 1000): Promise<number> {
+  #attach(adapter: RemoteStorage, bounded: RemoteStorage, periodicCleanup: boolean, name: string): void {
+    this.#remote = adapter
+    this.#bounded = bounded
+    if (periodicCleanup && this.#cleanupInterval > 0) {
+      this.#stopCleanup = startCleanup(adapter, name, this.#cleanupInterval)
+    }
+  }
+
+  /** Deletes up to `limit` expired entries of a storage that supports it; returns how many. */
+  async cleanupExpired(limit = CLEANUP_BATCH): Promise<number> {
     if (this.#local !== undefined) {
       const before = this.#local.size
       this.#local.purgeExpired()
@@ -248,85 +255,21 @@ export class Storage {
   }
 }
 
-/**
- * How each remote scheme opens its adapter, from the full url, the part after `scheme://` and the
- * options (already checked to be ones the scheme takes). A backend is one entry here plus its file.
- */
-const OPENERS: Record<
-  Exclude<Scheme, 'local'>,
-  (url: string, rest: string, options: StorageOptions) => Promise<RemoteStorage>
-> = {
-  sqlite: (_url, path, options) =>
-    loadSqlite().SqliteStorage.open(path, { table: options.table, poolSize: options.poolSize }),
-  redis: (url, _rest, options) =>
-    loadDriver('ioredis', () => require('./redis') as typeof import('./redis')).openRedis(url, {
-      cluster: options.cluster,
-      poolSize: options.poolSize,
-    }),
-  postgresql: (url, _rest, options) =>
-    loadDriver('pg', () => require('./postgresql') as typeof import('./postgresql')).openPostgres(url, {
-      table: options.table,
-      poolSize: options.poolSize,
-    }),
-  mysql: (url, _rest, options) =>
-    loadDriver('mysql2', () => require('./mysql') as typeof import('./mysql')).openMysql(url, {
-      table: options.table,
-      poolSize: options.poolSize,
-    }),
-  mongodb: (url, _rest, options) =>
-    loadDriver('mongodb', () => require('./mongodb') as typeof import('./mongodb')).openMongo(url, {
-      database: options.database,
-      collection: options.collection,
-      poolSize: options.poolSize,
-    }),
-}
-
-/**
- * A server storage's adapter, loaded on first use: its driver is an optional peer dependency, so
- * importing cacheme must not require it.
- */
-function loadDriver<M>(driver: string, load: () => M): M {
-  try {
-    require.resolve(driver)
-  } catch (error) {
-    throw new StorageError('CACHEME_STORAGE', `this storage needs its driver: npm install ${driver}`, {
-      cause: error,
-    })
-  }
-  return load()
-}
-
-/** The SQLite adapter, loaded on first use: better-sqlite3 is an optional peer dependency. */
-function loadSqlite(): typeof import('./sqlite') {
-  try {
-    require.resolve('better-sqlite3')
-  } catch (error) {
-    throw new StorageError(
-      'CACHEME_STORAGE',
-      'sqlite:// storages need better-sqlite3: npm install better-sqlite3',
-      {
-        cause: error,
-      },
-    )
-  }
-  return require('./sqlite')
-}
-
 // The registry. Names are reserved while a storage opens, so two concurrent registrations of one
 // name cannot both succeed.
 const registry = new Map<string, Storage | 'opening'>()
 const closedNames = new Set<string>()
 
-export async function registerStorage(name: string, storage: Storage): Promise<void> {
+/**
+ * Opens `storage` and registers it as `name`, for nodes' `caches` to name. `storage` is a
+ * `new Storage({ url | adapter, ...options })`, or your own RemoteStorage object, which is short for
+ * `new Storage({ adapter: storage })` (default timeout, no serializer of its own).
+ */
+export async function registerStorage(name: string, storage: Storage | RemoteStorage): Promise<void> {
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', 'storage name must be a non-empty string')
   }
-  if (!(storage instanceof Storage)) {
-    throw new InvalidArgumentError(
-      'CACHEME_INVALID_ARGUMENT',
-      'registerStorage needs a `new Storage({ url })`',
-    )
-  }
+  if (!(storage instanceof Storage)) storage = new Storage({ adapter: checkRemoteStorage(storage) })
   if (registry.has(name)) {
     throw new InvalidArgumentError(
       'CACHEME_INVALID_ARGUMENT',

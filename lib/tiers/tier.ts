@@ -26,9 +26,12 @@ export interface Tier {
   /** Longest stored key the storage accepts (characters). */
   readonly maxKeyLength: number
 
-  /** The value of `key`, or MISS (a failed read or an undecodable payload is counted and a miss). */
+  /**
+   * The value of `key`, or MISS (a failed read or an undecodable payload is counted and a miss). A
+   * tier of a node with a stale window (freshness.ts) may also answer a Stale entry.
+   */
   read(key: string): unknown
-  /** Values of `keys` in order, MISS for each miss; one batch. */
+  /** Values of `keys` in order, MISS for each miss (or Stale entries, as read); one batch. */
   readMany(keys: readonly string[]): unknown[] | Promise<unknown[]>
   /** The form of `value` this tier stores; throws SerializationError if it cannot be encoded. */
   prepare(value: unknown): unknown
