@@ -119,6 +119,9 @@ function main(): void {
     }${failed.includes(section.name) ? ' — **the latest run of this section failed; these are older figures**' : ''}.`
     parts.push(`## ${result.title}\n\n_${when}_\n\n${result.markdown}`)
   }
+  // Hand-run comparisons of two builds (before/after a change) cannot come from one run: kept as is.
+  const comparisons = join(ROOT, 'benchmark', 'results', 'comparisons.md')
+  if (existsSync(comparisons)) parts.push(readFileSync(comparisons, 'utf8').trim())
   const out = join(OUT_DIR, 'RESULTS.md')
   writeFileSync(out, `${parts.join('\n\n')}\n`)
   console.log(
