@@ -5,12 +5,24 @@
 // in-process W-TinyLFU tier in front of a SQLite file; concurrent requests for the same product share
 // one load. The demo runs the stream three times: with no cache, with a cold cache, and after a
 // "restart" (a new, empty process-local tier; the SQLite file survives), and prints what each tier
-// answered.
+// answered. Then it prints what an exporter sees (OpenTelemetry and Prometheus read the same
+// snapshot), checked against stats().
 
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Cache, close, get, Node, type NodeStats, registerStorage, Storage, stats } from '../lib'
+import {
+  Cache,
+  close,
+  get,
+  Node,
+  type NodeStats,
+  registerPrometheus,
+  registerStorage,
+  Storage,
+  stats,
+} from '../lib'
+import { snapshot } from '../lib/telemetry/figures'
 import { zipfIds } from './zipf'
 
 const PRODUCTS = 5_000
@@ -88,6 +100,39 @@ function report(label: string, ms: number, before: NodeStats, after: NodeStats, 
   row('loaded from the source', loads)
 }
 
+/** The figures exporters see for ProductNode, and (with prom-client installed) its scrape. */
+async function exported(): Promise<void> {
+  console.log('\nexported figures (OpenTelemetry name {attributes} value; Prometheus reads the same):')
+  const mine = snapshot().filter(
+    (f) => f.attributes['cacheme.node'] === 'ProductNode' || f.name.startsWith('cacheme.local'),
+  )
+  for (const figure of mine) {
+    if (figure.value === 0) continue
+    const attributes = Object.entries(figure.attributes).map(([k, v]) => `${k}=${v}`)
+    console.log(`  ${figure.name} {${attributes.join(', ')}} ${Number(figure.value.toFixed(3))}`)
+  }
+  const requests = mine.filter((f) => f.name === 'cacheme.requests').reduce((sum, f) => sum + f.value, 0)
+  const counted = stats(ProductNode).requestCount
+  console.log(
+    `  cacheme.requests sum ${requests} = stats(ProductNode).requestCount ${counted}: ${requests === counted}`,
+  )
+  let prom: typeof import('prom-client')
+  try {
+    prom = require('prom-client')
+  } catch {
+    console.log('  (npm install prom-client to see the Prometheus scrape too)')
+    return
+  }
+  const registry = new prom.Registry()
+  const exporter = registerPrometheus(registry)
+  const text = await registry.metrics()
+  exporter.close()
+  console.log('\nPrometheus scrape (registerPrometheus), cacheme_requests_total and cacheme_loads_total:')
+  for (const line of text.split('\n')) {
+    if (/^cacheme_(requests|loads)_total\{node="ProductNode"/.test(line)) console.log(`  ${line}`)
+  }
+}
+
 async function main(): Promise<void> {
   const file = join(tmpdir(), `cacheme-demo-${process.pid}.db`)
   const stream = zipfIds(PRODUCTS, 1.0, REQUESTS, 7)
@@ -123,6 +168,7 @@ async function main(): Promise<void> {
       sourceReads,
     )
     console.log(`  → ${(direct / warm).toFixed(1)}× faster than no cache`)
+    await exported()
   } finally {
     await close()
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })

@@ -31,6 +31,7 @@ const SECTIONS: Section[] = [
   { name: 'original-200k', script: 'herd200k.js' },
   { name: 'remote', script: 'remote.js' },
   { name: 'stale', script: 'stale.js' },
+  { name: 'bus', script: 'bus.js' },
 ]
 
 const quick = process.argv.includes('--quick')

@@ -6,12 +6,18 @@
 // local tier, and a read or load of them in flight here is retired, so it answers its callers but
 // fills no tier with what it read before the change. After a resubscription the process cannot know
 // what it missed, so it drops everything its local tiers hold in front of a shared tier.
+//
+// Tag and class records (tiers/tags.ts) travel as their reserved keys: a process drops its copies of
+// them, so its next read of a tagged entry reads them again; records kept in this process alone (for
+// classes without a shared tier) take the time of arrival as the invalidation time; and a class
+// record makes the class checked from then on (api/tags.ts invalidateAll).
 
 import type { Bus, BusStats } from './bus/bus'
 import { InvalidArgumentError } from './errors'
-import { keyHead } from './keys'
+import { classRecordKey, isRecordKey, keyHead } from './keys'
 import { resolvedRecords } from './runtime/record'
 import { setAnnouncer } from './tiers/announce'
+import { activeStores, processRecords } from './tiers/tags'
 
 let attached: Bus | undefined
 
@@ -58,6 +64,8 @@ export function closeCoherence(): Promise<void> {
 }
 
 function forgetKeys(keys: readonly string[]): void {
+  const records = keys.filter(isRecordKey)
+  if (records.length > 0) forgetRecords(records)
   for (const runtime of resolvedRecords()) {
     if (!runtime.tiers.some((tier) => tier.shared)) continue
     for (const key of keys) runtime.flights.retire(key)
@@ -65,7 +73,18 @@ function forgetKeys(keys: readonly string[]): void {
   }
 }
 
+function forgetRecords(keys: readonly string[]): void {
+  for (const store of activeStores) store.forget(keys)
+  void processRecords.write(keys, Date.now(), null)
+  for (const runtime of resolvedRecords()) {
+    if (runtime.guard !== undefined || !keys.includes(classRecordKey(runtime))) continue
+    runtime.invalidatedAll = true
+    runtime.unresolve()
+  }
+}
+
 function forgetAll(): void {
+  for (const store of activeStores) store.forgetAll()
   for (const runtime of resolvedRecords()) {
     if (!runtime.tiers.some((tier) => tier.shared)) continue
     runtime.flights.retireAll()

@@ -12,8 +12,15 @@
 //
 // Nodes without these options never meet a Stale entry: their tiers store and read as they always
 // did, and their verbs run the code paths they always ran (NodeRuntime.fresh is undefined for them).
+//
+// Tags are the other half of "fresh?": an entry of a node with tags() records when its value was
+// read from the source and its tags (a Stamp), and reads as a miss once one of its tags, or its node
+// class, was invalidated at or after that time (tiers/tags.ts keeps the invalidation records).
+// Such a node gets a Freshness too (with no windows, if it sets none), so that its reads take the
+// path that reads its local first tier through the tier, which checks the tags, rather than the
+// bare store read of get's hot path.
 
-import { NodeDefinitionError } from './errors'
+import { InvalidArgumentError, NodeDefinitionError } from './errors'
 import type { NodeMeta } from './node'
 
 /** A node's resolved stale windows and load timeouts, in milliseconds (0: not set). */
@@ -44,6 +51,52 @@ export function revalidates(fresh: Freshness, stale: Stale): boolean {
 export function fallsBack(fresh: Freshness, stale: Stale): boolean {
   return stale.age < fresh.staleIfError
 }
+
+/**
+ * What an entry of a tagged node records: when its value was read from its source (Date.now() when
+ * the read or load that produced it started, so that a load overtaken by an invalidation stamps a
+ * time before it) and its tags.
+ */
+export interface Stamp {
+  readonly at: number
+  readonly tags: readonly string[]
+}
+
+/** Most tags one node may carry: every read of one checks each. */
+export const MAX_TAGS = 64
+/** Longest tag, in characters (each becomes part of a stored key). */
+export const MAX_TAG_LENGTH = 256
+
+/** `tags` checked: an array of at most MAX_TAGS non-empty strings of at most MAX_TAG_LENGTH characters. */
+export function checkTags(tags: unknown, where: string): readonly string[] {
+  if (!Array.isArray(tags)) {
+    throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', `${where} must be an array of strings`)
+  }
+  if (tags.length > MAX_TAGS) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_ARGUMENT',
+      `${where}: at most ${MAX_TAGS} tags; got ${tags.length}`,
+    )
+  }
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `${where}: a tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters; got ${typeof tag === 'string' ? `${tag.length} characters` : typeof tag}`,
+      )
+    }
+  }
+  return tags as readonly string[]
+}
+
+/** The Freshness of a tagged node that sets no stale option: no windows, no timeouts. */
+export const TAGS_ONLY: Freshness = Object.freeze({
+  staleWhileRevalidate: 0,
+  staleIfError: 0,
+  grace: 0,
+  softTimeout: 0,
+  hardTimeout: 0,
+})
 
 /** setTimeout's largest delay. */
 const MAX_TIMEOUT = 2 ** 31 - 1

@@ -5,17 +5,21 @@ export {
   get,
   getAll,
   invalidate,
+  invalidateAll,
+  invalidateTags,
   type Memoizer,
   memoize,
   type NodeStats,
   nodes,
   type OneClass,
   refresh,
+  set,
+  setAll,
   stats,
 } from './api'
 export { BloomFilter } from './bloom'
 export { Bus, type BusOptions, type BusStats } from './bus/bus'
-export { Cache, type CacheOptions } from './cache'
+export { Cache, type CacheOptions, type TtlFunction } from './cache'
 export { busStats, setBus } from './coherence'
 export {
   CachemeError,
@@ -60,3 +64,27 @@ export {
 export { type LocalPolicy, LocalStore, MAX_LOCAL_SIZE } from './storages/local'
 export type { RemoteEntry, RemoteStorage } from './storages/remote'
 export { registerStorage, Storage, type StorageOptions } from './storages/storage'
+export {
+  CHANNEL_NAMES,
+  type Operation,
+  type OperationContext,
+  type StorageContext,
+} from './telemetry/channels'
+export {
+  type CacheEventListener,
+  type CacheEventName,
+  type CacheEvents,
+  type EvictionEvent,
+  type HitEvent,
+  type LoadEvent,
+  type MissEvent,
+  on,
+} from './telemetry/events'
+export {
+  type Instrumentation,
+  instrumentOpenTelemetry,
+  type MeterProviderLike,
+  type OpenTelemetryOptions,
+  type TracerProviderLike,
+} from './telemetry/otel'
+export { type PrometheusRegistryLike, registerPrometheus } from './telemetry/prometheus'

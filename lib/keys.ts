@@ -37,3 +37,21 @@ export function keyTooLong(runtime: NodeRuntime, key: string): InvalidArgumentEr
     `${runtime.name}: stored key is ${key.length} characters, over the ${runtime.maxKeyLength} a storage of this node accepts`,
   )
 }
+
+/**
+ * The reserved stored key of a tag's invalidation record (tiers/tags.ts). `key()` may return any
+ * string, so a node whose key() starts with `__tag:` or `__class:` shares this space: do not do that.
+ */
+export function tagRecordKey(tag: string): string {
+  return `${keyHead}__tag:${tag}`
+}
+
+/** The reserved stored key of a node class's invalidateAll record: its name and version. */
+export function classRecordKey(runtime: NodeRuntime): string {
+  return `${keyHead}__class:${runtime.name}${runtime.suffix}`
+}
+
+/** Whether a stored key is a tag or class record's (the bus carries both kinds). */
+export function isRecordKey(key: string): boolean {
+  return key.startsWith(`${keyHead}__tag:`) || key.startsWith(`${keyHead}__class:`)
+}

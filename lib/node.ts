@@ -46,6 +46,13 @@ export abstract class Node<T> {
    * hardTimeout gets `{ signal }`, aborted when the load is abandoned; others get no argument.
    */
   abstract load(options?: LoadOptions): Promise<T>
+
+  /**
+   * Optional: the groups this node's entries belong to (e.g. `['team:7', 'user:1']`), for
+   * invalidateTags. At most 64 non-empty strings. A class that defines it stamps and checks its
+   * entries (tiers/tags.ts); a class without it stores exactly as before.
+   */
+  tags?(): readonly string[]
 }
 
 /**
@@ -72,6 +79,8 @@ export interface BuildNodeOptions<A extends readonly unknown[], T> extends NodeM
    * Called with `this` = the load's LoadOptions: a function (not an arrow) reads `this.signal`.
    */
   readonly load?: (this: LoadOptions, ...args: A) => Promise<T>
+  /** Optional: the tags of the node with these arguments (see Node.tags). */
+  readonly tags?: ((...args: A) => readonly string[]) | undefined
   /** Optional batch loader for getAll: values in the order of `args`. */
   readonly loadAll?: (args: readonly A[], options?: LoadOptions) => Promise<readonly T[]>
 }
@@ -124,12 +133,13 @@ export function buildNode<A extends readonly unknown[], T>(
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', `buildNode(${name}) needs an options object`)
   }
-  const { key, load, loadAll, version, caches, serializer, doorkeeper } = options
+  const { key, load, loadAll, tags, version, caches, serializer, doorkeeper } = options
   const { staleWhileRevalidate, staleIfError, softTimeout, hardTimeout } = options
   for (const [what, fn] of [
     ['key', key],
     ['load', load],
     ['loadAll', loadAll],
+    ['tags', tags],
   ] as const) {
     if (fn !== undefined && typeof fn !== 'function') {
       throw new NodeDefinitionError('CACHEME_INVALID_NODE', `buildNode(${name}): ${what} must be a function`)
@@ -168,6 +178,13 @@ export function buildNode<A extends readonly unknown[], T>(
         ),
       )
     }
+  }
+  if (tags !== undefined) {
+    Object.defineProperty(Built.prototype, 'tags', {
+      value(this: Built) {
+        return tags(...this.args)
+      },
+    })
   }
   if (loadAll !== undefined) {
     Object.defineProperty(Built, 'loadAll', {

@@ -18,7 +18,7 @@ test.before(() => {
 test.after.always(() => clearInterval(keepAlive))
 
 test('a call that never settles rejects with CACHEME_TIMEOUT naming the storage and the call', async (t) => {
-  const deadlines = new Deadlines('redis storage', 20)
+  const deadlines = new Deadlines('redis storage', 'test', 20)
   const error = await t.throwsAsync(deadlines.run('getMany', never), { instanceOf: StorageError })
   t.is(error?.code, 'CACHEME_TIMEOUT')
   t.regex(error?.message ?? '', /^redis storage: getMany got no answer within 20 ms$/)
@@ -26,7 +26,7 @@ test('a call that never settles rejects with CACHEME_TIMEOUT naming the storage 
 })
 
 test('calls that settle in time keep their own value or error', async (t) => {
-  const deadlines = new Deadlines('s', 1000)
+  const deadlines = new Deadlines('s', 'test', 1000)
   t.is(await deadlines.run('get', async () => 'value'), 'value')
   const own = new Error('driver said no')
   t.is(await t.throwsAsync(deadlines.run('get', async () => Promise.reject(own))), own)
@@ -43,7 +43,7 @@ test('calls that settle in time keep their own value or error', async (t) => {
 })
 
 test('among many calls, only the stalled ones time out, each after its own start', async (t) => {
-  const deadlines = new Deadlines('s', 30)
+  const deadlines = new Deadlines('s', 'test', 30)
   const quick = Array.from({ length: 500 }, (_, i) => deadlines.run('get', async () => i))
   const stalled = [deadlines.run('get', never), deadlines.run('set', never)]
   const later = deferred<string>()
@@ -65,7 +65,7 @@ test('among many calls, only the stalled ones time out, each after its own start
 })
 
 test('after a timeout, calls are refused at once for one timeout; then one probe decides', async (t) => {
-  const deadlines = new Deadlines('pg storage', 30)
+  const deadlines = new Deadlines('pg storage', 'test', 30)
   await t.throwsAsync(deadlines.run('get', never), { instanceOf: StorageError })
   let started = 0
   const counted = async () => {
@@ -105,7 +105,7 @@ test('after a timeout, calls are refused at once for one timeout; then one probe
 })
 
 test('a storage that answers other calls while one times out is behind, not down: nothing is refused', async (t) => {
-  const deadlines = new Deadlines('redis storage', 30)
+  const deadlines = new Deadlines('redis storage', 'test', 30)
   const stalled = deadlines.run('get', never)
   const answered = await deadlines.run('get', async () => 'answer')
   t.is(answered, 'answer')
@@ -115,7 +115,7 @@ test('a storage that answers other calls while one times out is behind, not down
 })
 
 test('the queue stays small under sustained traffic (settled calls leave from the head)', async (t) => {
-  const deadlines = new Deadlines('s', 1000)
+  const deadlines = new Deadlines('s', 'test', 1000)
   for (let round = 0; round < 50; round++) {
     await Promise.all(Array.from({ length: 100 }, () => deadlines.run('get', async () => round)))
   }

@@ -17,6 +17,8 @@ import {
   refresh,
   registerStorage,
   Storage,
+  set,
+  setAll,
   stats,
 } from 'cacheme'
 
@@ -84,6 +86,26 @@ export async function typeTests(): Promise<void> {
   await invalidate(new UserNode(1))
   // @ts-expect-error refresh resolves to the node's value type
   const refreshedWrong: number = await refresh(new UserNode(1))
+
+  // set and setAll take the node's value type.
+  await set(new UserNode(1), { id: 1, name: 'Ada' })
+  // @ts-expect-error a UserNode holds a User, not a Book
+  await set(new UserNode(1), { isbn: 'x' })
+  // @ts-expect-error a UserNode holds a User, not a string
+  await set(new UserNode(1), 'Ada')
+  await setAll(
+    [new UserNode(1), new UserNode(2)],
+    [
+      { id: 1, name: 'Ada' },
+      { id: 2, name: 'Bo' },
+    ],
+  )
+  // @ts-expect-error values must be Users
+  await setAll([new UserNode(1)], [{ isbn: 'x' }])
+  // @ts-expect-error nodes of one class only
+  await setAll([new UserNode(1), new BookNode()], [{ id: 1, name: 'Ada' }, { isbn: 'x' }])
+  // A ttl may be a function of the value.
+  new Cache({ storage: 'local', ttl: (user: User | null) => (user === null ? 0 : 60_000) })
 
   // memoize: the function must produce the node's value type; the mapper must return a node of it.
   const getUser = memoize(UserNode)(async (id: number, _lang: string) => ({ id, name: 'm' })).toNode(

@@ -7,7 +7,8 @@
 //
 // REDIS_URL overrides redis://127.0.0.1:6379. The "database" is a JSON file every worker reads.
 //
-// The check: it asks for product 1 until every worker has answered (so each holds the old price in
+// The check: it sets the price through one worker (Redis may still hold a price from an earlier run
+// for ten minutes), asks for product 1 until every worker has answered it (so each holds that price in
 // its local tier, cached for a minute), changes the price through one worker (which writes the file
 // and calls refresh), then asks again until every worker answers the new price. Without the bus the
 // other three would serve the old price until their local TTL ran out; with it, within milliseconds.
@@ -133,6 +134,7 @@ async function primary(): Promise<void> {
 
   let failed = false
   try {
+    await ask('POST', '/products/1?price=100')
     await untilEveryWorkerSays(100)
     console.log('every worker has price 100 in its local tier')
     const started = performance.now()

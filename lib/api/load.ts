@@ -6,6 +6,8 @@ import { LoadError, NodeDefinitionError } from '../errors'
 import { native } from '../native'
 import type { LoadOptions, Node } from '../node'
 import type { NodeRuntime } from '../runtime/record'
+import { channels, operation, trace, traced } from '../telemetry/channels'
+import { loadEnded, watching } from '../telemetry/events'
 
 /** Another loader than node.load (memoize's wrapped function). */
 export type Loader = () => unknown
@@ -28,8 +30,18 @@ export function timedLoad(
   node: Node<unknown>,
   loader: Loader | undefined,
 ): Promise<unknown> {
+  if (traced(channels.load)) {
+    return trace(channels.load, operation('load', [node]), () => untracedLoad(runtime, node, loader))
+  }
+  return untracedLoad(runtime, node, loader)
+}
+
+function untracedLoad(
+  runtime: NodeRuntime,
+  node: Node<unknown>,
+  loader: Loader | undefined,
+): Promise<unknown> {
   const start = performance.now()
-  const metricsId = runtime.metricsId
   let loading: unknown
   try {
     const hard = runtime.fresh?.hardTimeout
@@ -39,19 +51,25 @@ export function timedLoad(
       )
     else loading = loader === undefined ? node.load() : loader()
   } catch (error) {
-    native.metricsRecordLoad(metricsId, false, nanosSince(start))
+    recordLoad(runtime, false, nanosSince(start), error)
     return Promise.reject(error)
   }
   return Promise.resolve(loading).then(
     (value) => {
-      native.metricsRecordLoad(metricsId, true, nanosSince(start))
+      recordLoad(runtime, true, nanosSince(start), undefined)
       return value
     },
     (error: unknown) => {
-      native.metricsRecordLoad(metricsId, false, nanosSince(start))
+      recordLoad(runtime, false, nanosSince(start), error)
       throw error
     },
   )
+}
+
+/** Counts a load in Rust (the source of every load figure) and tells 'load' listeners, if any. */
+function recordLoad(runtime: NodeRuntime, ok: boolean, nanos: number, error: unknown): void {
+  native.metricsRecordLoad(runtime.metricsId, ok, nanos)
+  if (watching.loads) loadEnded(runtime.name, ok, nanos, error)
 }
 
 export type LoadResult =
@@ -73,11 +91,13 @@ export async function loadMany(runtime: NodeRuntime, nodes: readonly Node<unknow
   }
   const start = performance.now()
   const hard = runtime.fresh?.hardTimeout
+  const call = () =>
+    hard ? boundedLoad(runtime, hard, (options) => loadAll(nodes, options)) : loadAll(nodes)
   let results: LoadResult[]
   try {
-    const loaded = await (hard
-      ? boundedLoad(runtime, hard, (options) => loadAll(nodes, options))
-      : loadAll(nodes))
+    const loaded = await (traced(channels.load)
+      ? trace(channels.load, operation('load', nodes), call)
+      : call())
     if (!Array.isArray(loaded) || loaded.length !== nodes.length) {
       throw new NodeDefinitionError(
         'CACHEME_INVALID_NODE',
@@ -90,7 +110,7 @@ export async function loadMany(runtime: NodeRuntime, nodes: readonly Node<unknow
     results = nodes.map((): LoadResult => ({ ok: false, error }))
   }
   const share = nanosSince(start) / nodes.length
-  for (const result of results) native.metricsRecordLoad(runtime.metricsId, result.ok, share)
+  for (const result of results) recordLoad(runtime, result.ok, share, result.ok ? undefined : result.error)
   return results
 }
 

@@ -8,17 +8,20 @@
 
 import type { Flight } from '../coalesce'
 import { InvalidArgumentError } from '../errors'
-import { fallsBack, revalidates, Stale } from '../freshness'
+import { fallsBack, revalidates, Stale, type Stamp } from '../freshness'
 import { badKey, keyHead, keyTooLong, storedKey } from '../keys'
 import { native } from '../native'
 import type { Node, NodeValue } from '../node'
 import { type NodeRuntime, RUNTIME } from '../runtime/record'
 import { runtimeOf } from '../runtime/resolve'
+import { channels, operation, trace, traced } from '../telemetry/channels'
+import { COALESCED, MISSED, requested, watching } from '../telemetry/events'
 import { fromLocal, UNDEFINED } from '../tiers/local'
 import { MISS, type Tier } from '../tiers/tier'
 import { AFTER_LOAD, FILL_BACK, writeTiers, writeTiersMany } from '../tiers/write'
 import { type Loader, type LoadResult, loadMany, timedLoad } from './load'
 import { loadFailed, outlives, readStale } from './stale'
+import { stampOf } from './tags'
 
 // getAll accepts nodes of one class only; a union of node types (mixed classes) does not compile.
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never
@@ -32,6 +35,10 @@ type Holder = { [RUNTIME]?: NodeRuntime } | undefined
  * once however many callers ask concurrently, written to every tier, and returned.
  */
 export function get<T>(node: Node<T>): Promise<T> {
+  if (traced(channels.get)) {
+    const context = operation('get', [node])
+    return trace(channels.get, context, () => cachedRead(node, undefined, 'get')) as Promise<T>
+  }
   return cachedRead(node, undefined, 'get') as Promise<T>
 }
 
@@ -57,7 +64,10 @@ export function cachedRead(
     const store = runtime.syncStore
     if (store !== undefined) {
       const value = store.get(stored, runtime.metricsId)
-      if (value !== undefined) return Promise.resolve(value === UNDEFINED ? undefined : value)
+      if (value !== undefined) {
+        if (watching.requests) requested(runtime, stored, 0)
+        return Promise.resolve(value === UNDEFINED ? undefined : value)
+      }
     }
   } catch (error) {
     return Promise.reject(error)
@@ -83,25 +93,29 @@ async function readThrough(
   if (flight !== undefined) {
     runtime.joined++
     native.metricsRecordHits(runtime.metricsId, 1)
+    if (watching.requests) requested(runtime, key, COALESCED)
     return await flight.promise
   }
   const own = runtime.flights.open(key)
   try {
+    const stamp = stampOf(runtime, node)
     const tiers = runtime.tiers
     for (let i = runtime.firstRead; i < tiers.length; i++) {
       const value = await (tiers[i] as Tier).read(key)
       if (value === MISS) continue
       ;(runtime.tierHits[i] as number)++
       native.metricsRecordHits(runtime.metricsId, 1)
-      if (i > 0 && !own.retired) await writeTiers(runtime, tiers.slice(0, i), key, value, FILL_BACK)
+      if (watching.requests) requested(runtime, key, i)
+      if (i > 0 && !own.retired) await writeTiers(runtime, tiers.slice(0, i), key, value, FILL_BACK, stamp)
       own.resolve(value)
       return value
     }
     native.metricsRecordMisses(runtime.metricsId, 1)
+    if (watching.requests) requested(runtime, key, MISSED)
     const value = await timedLoad(runtime, node, loader)
     // Doorkeeper: a key's first load only marks it; the second one caches it.
     const admitted = runtime.doorkeeper === undefined || runtime.doorkeeper.insert(key)
-    if (admitted && !own.retired) await writeTiers(runtime, tiers, key, value, AFTER_LOAD)
+    if (admitted && !own.retired) await writeTiers(runtime, tiers, key, value, AFTER_LOAD, stamp)
     own.resolve(value)
     return value
   } catch (error) {
@@ -116,9 +130,15 @@ async function readThrough(
  * written back in one batch per tier. Keys being loaded by concurrent calls are joined, not reloaded;
  * a repeated node is read once. Every node counts as one request; repeats and joins count as hits.
  */
-export async function getAll<N extends Node<unknown>>(
-  nodes: readonly N[] & OneClass<N>,
-): Promise<NodeValue<N>[]> {
+export function getAll<N extends Node<unknown>>(nodes: readonly N[] & OneClass<N>): Promise<NodeValue<N>[]> {
+  if (traced(channels.getAll)) {
+    const context = operation('getAll', Array.isArray(nodes) ? nodes : [])
+    return trace(channels.getAll, context, () => readAll(nodes))
+  }
+  return readAll(nodes)
+}
+
+async function readAll<N extends Node<unknown>>(nodes: readonly N[] & OneClass<N>): Promise<NodeValue<N>[]> {
   if (!Array.isArray(nodes)) {
     throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', 'getAll needs an array of nodes')
   }
@@ -126,6 +146,8 @@ export async function getAll<N extends Node<unknown>>(
   if (count === 0) return []
   const runtime = runtimeOf(nodes[0], 'getAll')
   const keys = storedKeys(runtime, nodes)
+  /** Tagged nodes: what each entry records (freshness.ts), taken before any tier is read. */
+  const stamps = runtime.guard === undefined ? undefined : nodes.map((node) => stampOf(runtime, node))
   const tiers = runtime.tiers
   const values = new Array<unknown>(count)
   /** Where node i's value comes from: a tier index, LOADED, JOINED or REPEAT. */
@@ -229,6 +251,7 @@ export async function getAll<N extends Node<unknown>>(
           tiers.slice(0, t),
           live.map((i) => keys[i] as string),
           live.map((i) => values[i]),
+          stamps && { stamps: live.map((i) => stamps[i]) },
         )
       }
       for (const i of hits) (flights[i] as Flight).resolve(values[i])
@@ -237,6 +260,12 @@ export async function getAll<N extends Node<unknown>>(
     }
 
     recordRequests(runtime, source, repeats)
+    if (watching.requests) {
+      for (let i = 0; i < count; i++) {
+        const from = source[i] as number
+        requested(runtime, keys[i] as string, from === LOADED ? MISSED : from === JOINED ? COALESCED : from)
+      }
+    }
 
     if (reload !== undefined) {
       runtime.backgroundReloads += reload.length
@@ -283,6 +312,7 @@ export async function getAll<N extends Node<unknown>>(
           tiers,
           cache.map((i) => keys[i] as string),
           cache.map((i) => fetched[i]),
+          stamps && { stamps: cache.map((i) => stamps[i]) },
         )
         for (const i of ok) {
           const error = unencodable.get(keys[i] as string)
@@ -338,13 +368,13 @@ function reloadAll(
   flights: readonly (Flight | undefined)[],
 ): void {
   const settle = async () => {
-    const loaded = await loadMany(
-      runtime,
-      reload.map((i) => nodes[i] as Node<unknown>),
-    )
+    const reloading = reload.map((i) => nodes[i] as Node<unknown>)
+    const stamps = runtime.guard && reloading.map((node) => stampOf(runtime, node))
+    const loaded = await loadMany(runtime, reloading)
     const door = runtime.doorkeeper
     const writeKeys: string[] = []
     const writeValues: unknown[] = []
+    const writeStamps: (Stamp | undefined)[] = []
     reload.forEach((i, j) => {
       const key = keys[i] as string
       const result = loaded[j] as LoadResult
@@ -352,9 +382,10 @@ function reloadAll(
       else if (!(flights[i] as Flight).retired && (door === undefined || door.insert(key))) {
         writeKeys.push(key)
         writeValues.push(result.value)
+        writeStamps.push(stamps?.[j])
       }
     })
-    await writeTiersMany(runtime, runtime.tiers, writeKeys, writeValues)
+    await writeTiersMany(runtime, runtime.tiers, writeKeys, writeValues, { stamps: writeStamps })
   }
   void settle()
     .catch(ignore)

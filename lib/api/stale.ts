@@ -18,10 +18,12 @@ import { keyTooLong } from '../keys'
 import { native } from '../native'
 import type { Node } from '../node'
 import type { NodeRuntime } from '../runtime/record'
+import { COALESCED, MISSED, requested, watching } from '../telemetry/events'
 import { LocalTier } from '../tiers/local'
 import { MISS, type Tier } from '../tiers/tier'
 import { AFTER_LOAD, FILL_BACK, writeTiers } from '../tiers/write'
 import { type Loader, timedLoad } from './load'
+import { stampOf } from './tags'
 
 /**
  * The value of `key` for a node with stale options. Not async: a fresh or revalidating hit in a local
@@ -57,11 +59,13 @@ function readOrLead(
     if (found !== MISS) {
       if (!(found instanceof Stale)) {
         runtime.pendingHits++
+        if (watching.requests) requested(runtime, key, 0)
         return Promise.resolve(found)
       }
       if (revalidates(fresh, found)) {
         runtime.pendingHits++
         runtime.staleAnswers++
+        if (watching.requests) requested(runtime, key, 0)
         if (runtime.flights.get(key) === undefined) revalidate(runtime, node, key, loader, from, found)
         return Promise.resolve(found.value)
       }
@@ -73,6 +77,7 @@ function readOrLead(
   if (flight !== undefined) {
     runtime.joined++
     native.metricsRecordHits(runtime.metricsId, 1)
+    if (watching.requests) requested(runtime, key, COALESCED)
     return flight.promise
   }
   const own = runtime.flights.open(key)
@@ -115,6 +120,7 @@ async function drive(
   /** When `fallback` was read (performance.now()), to know whether staleIfError still covers it. */
   let since = performance.now()
   try {
+    const stamp = stampOf(runtime, node)
     const tiers = runtime.tiers
     for (let i = from; i < tiers.length; i++) {
       const found = await (tiers[i] as Tier).read(key)
@@ -125,7 +131,10 @@ async function drive(
           own.answer(found.value)
           runtime.staleAnswers++
           runtime.backgroundReloads++
-          if (!counted) native.metricsRecordHits(runtime.metricsId, 1)
+          if (!counted) {
+            native.metricsRecordHits(runtime.metricsId, 1)
+            if (watching.requests) requested(runtime, key, i)
+          }
           counted = true
         } else if (fallback === undefined && fallsBack(fresh, found)) {
           fallback = found
@@ -134,12 +143,18 @@ async function drive(
         continue
       }
       ;(runtime.tierHits[i] as number)++
-      if (!counted) native.metricsRecordHits(runtime.metricsId, 1)
-      if (i > 0 && !own.retired) await writeTiers(runtime, tiers.slice(0, i), key, found, FILL_BACK)
+      if (!counted) {
+        native.metricsRecordHits(runtime.metricsId, 1)
+        if (watching.requests) requested(runtime, key, i)
+      }
+      if (i > 0 && !own.retired) await writeTiers(runtime, tiers.slice(0, i), key, found, FILL_BACK, stamp)
       own.resolve(found)
       return
     }
-    if (!counted) native.metricsRecordMisses(runtime.metricsId, 1)
+    if (!counted) {
+      native.metricsRecordMisses(runtime.metricsId, 1)
+      if (watching.requests) requested(runtime, key, MISSED)
+    }
     const loading = timedLoad(runtime, node, loader)
     let soft: NodeJS.Timeout | undefined
     if (fallback !== undefined && fresh.softTimeout > 0 && !own.answered) {
@@ -171,7 +186,7 @@ async function drive(
     const admitted = runtime.doorkeeper === undefined || runtime.doorkeeper.insert(key)
     // Once answered, nobody is left to see an unencodable value: it is absorbed (counted, reported).
     if (admitted && !own.retired) {
-      await writeTiers(runtime, tiers, key, value, own.answered ? FILL_BACK : AFTER_LOAD)
+      await writeTiers(runtime, tiers, key, value, own.answered ? FILL_BACK : AFTER_LOAD, stamp)
     }
     own.resolve(value)
   } catch (error) {

@@ -9,6 +9,7 @@ import type { Freshness } from '../freshness'
 import { native } from '../native'
 import { knownNodes, type LoadOptions, Node, type NodeClass } from '../node'
 import type { LocalStore } from '../storages/local'
+import type { TagGuard } from '../tiers/tags'
 import type { Tier } from '../tiers/tier'
 import { YoungMap } from '../young-map'
 
@@ -40,6 +41,13 @@ export class NodeRuntime {
    * the paths they took before these options existed.
    */
   fresh: Freshness | undefined = undefined
+  /**
+   * The tag check of a class with tags() (or one invalidateAll was used on): its entries are stamped
+   * and checked (tiers/tags.ts). Undefined for other classes, whose tiers store as before.
+   */
+  guard: TagGuard | undefined = undefined
+  /** invalidateAll was used on the class (here, or by another process over the bus): check its entries. */
+  invalidatedAll = false
   // Counters kept in JS (the eleven metrics live in Rust): hits per tier below the first local one
   // (the local ones are derived), callers that joined a flight, absorbed errors.
   tierHits: number[] = []
@@ -77,6 +85,7 @@ export class NodeRuntime {
     this.syncStore = undefined
     this.tiers = []
     this.fresh = undefined
+    this.guard = undefined
   }
 }
 

@@ -4,7 +4,8 @@
 import { BloomFilter } from '../bloom'
 import { checkTtl } from '../cache'
 import { InvalidArgumentError, NodeDefinitionError } from '../errors'
-import { type Freshness, freshnessOf } from '../freshness'
+import { type Freshness, freshnessOf, TAGS_ONLY } from '../freshness'
+import { classRecordKey, tagRecordKey } from '../keys'
 import { knownNodes, Node, type NodeClass, type NodeMeta } from '../node'
 import { defaultSerializer } from '../serializers'
 import { badTag } from '../serializers/frame'
@@ -12,6 +13,7 @@ import { isSerializer } from '../serializers/serializer'
 import { storageNamed } from '../storages/storage'
 import { LocalTier } from '../tiers/local'
 import { RemoteTier } from '../tiers/remote'
+import { forgetStores, processRecords, recordsIn, TagGuard } from '../tiers/tags'
 import type { Tier } from '../tiers/tier'
 import { existingRecord, type LoadAll, type NodeRuntime, RUNTIME, recordOf } from './record'
 
@@ -42,6 +44,7 @@ export function resolvedRecordOf(cls: unknown, caller: string): NodeRuntime {
 /** Forgets every resolution (after close()): the next use re-resolves against new registrations. */
 export function unresolveAll(): void {
   for (const cls of knownNodes) existingRecord(cls)?.unresolve()
+  forgetStores()
 }
 
 function definitionError(runtime: NodeRuntime, message: string): NodeDefinitionError {
@@ -73,7 +76,22 @@ function checkMeta(runtime: NodeRuntime, cls: NodeClass): NodeMeta {
   return meta
 }
 
-function tiersOf(runtime: NodeRuntime, meta: NodeMeta, fresh: Freshness | undefined): Tier[] {
+/**
+ * The tag check of a class whose entries carry tags: records in its first shared tier (every process
+ * reading that tier reads them there), or in this process for a class with none.
+ */
+function guardOf(runtime: NodeRuntime, checked: readonly Tier[]): TagGuard {
+  const shared = checked.find((tier): tier is RemoteTier => tier instanceof RemoteTier)
+  const records = shared === undefined ? processRecords : recordsIn(shared.name, shared.storage)
+  return new TagGuard(records, classRecordKey(runtime), tagRecordKey, runtime)
+}
+
+function tiersOf(
+  runtime: NodeRuntime,
+  meta: NodeMeta,
+  fresh: Freshness | undefined,
+  guard: TagGuard | undefined,
+): Tier[] {
   const grace = fresh?.grace ?? 0
   const seen = new Set<string>()
   return meta.caches.map((cache, index): Tier => {
@@ -86,7 +104,7 @@ function tiersOf(runtime: NodeRuntime, meta: NodeMeta, fresh: Freshness | undefi
     seen.add(cache.storage)
     const storage = storageNamed(cache.storage)
     if (storage.local !== undefined)
-      return new LocalTier(index, cache.storage, cache.ttl, storage.local, grace)
+      return new LocalTier(index, cache.storage, cache.ttl, storage.local, grace, guard)
     const serializer = meta.serializer ?? storage.serializer ?? defaultSerializer
     return new RemoteTier(
       index,
@@ -96,6 +114,7 @@ function tiersOf(runtime: NodeRuntime, meta: NodeMeta, fresh: Freshness | undefi
       serializer,
       runtime,
       grace,
+      guard,
     )
   })
 }
@@ -106,15 +125,21 @@ function resolveMeta(runtime: NodeRuntime, cls: NodeClass): void {
   if (loadAll !== undefined && typeof loadAll !== 'function') {
     throw new NodeDefinitionError('CACHEME_INVALID_NODE', `${runtime.name}.loadAll must be a static function`)
   }
-  const fresh = freshnessOf(runtime.name, meta)
-  const tiers = tiersOf(runtime, meta, fresh)
+  const tagged = typeof (cls.prototype as { tags?: unknown }).tags === 'function' || runtime.invalidatedAll
+  // A tagged node reads its local tier through the tier, which checks tags (freshness.ts).
+  const fresh = freshnessOf(runtime.name, meta) ?? (tagged ? TAGS_ONLY : undefined)
+  runtime.suffix = `:${meta.version}`
+  let tiers = tiersOf(runtime, meta, fresh, undefined)
+  // The guard needs the checked tiers (its records live in the first shared one), and they it.
+  const guard = tagged ? guardOf(runtime, tiers) : undefined
+  if (guard !== undefined) tiers = tiersOf(runtime, meta, fresh, guard)
   const first = tiers[0] as Tier
   const localFirst = first instanceof LocalTier
   // A node with stale options reads its local first tier through the tier (api/stale.ts), which
   // tells a stale entry from a fresh one; the others read the store directly.
   const syncStore = localFirst && fresh === undefined ? first.store : undefined
-  runtime.suffix = `:${meta.version}`
   runtime.tiers = tiers
+  runtime.guard = guard
   runtime.fresh = fresh
   runtime.syncStore = syncStore
   runtime.firstRead = syncStore === undefined ? 0 : 1

@@ -13,12 +13,26 @@
 // written-at is wall-clock milliseconds since the Unix epoch (processes sharing a storage share no
 // other clock) and the TTL is in milliseconds, 0 for none; both 48-bit big-endian integers. Plain
 // payloads keep reading as before: the storage's own expiry governs them.
+//
+// A third, for nodes with tags (lazy invalidation by tag, tiers/tags.ts), versioned by its second byte
+// so that later fields can be added without a new marker:
+//   0xCC version(1)=1 tag written-at(6) ttl(6) count(1) [length(2) utf-8]×count body
+// written-at and ttl as in 0xCB; then the entry's tags. A reader compares written-at with when each
+// tag (and the node class) was last invalidated. An unknown version reads as a miss.
+//
+// Tag records, stored under reserved keys next to the entries (tiers/tags.ts):
+//   0xCD version(1)=1 invalidated-at(6)
 
 import { SerializationError } from '../errors'
 import type { Serializer } from './serializer'
 
 const MARKER = 0xca
 const STAMPED = 0xcb
+const TAGGED = 0xcc
+const TAGGED_VERSION = 1
+const RECORD = 0xcd
+const RECORD_VERSION = 1
+const RECORD_BYTES = 8
 export const HEADER_BYTES = 2
 /** Header of a stamped payload: marker, tag, written-at, TTL. */
 export const STAMPED_HEADER_BYTES = 14
@@ -78,6 +92,103 @@ export function ttlOf(payload: Buffer): number {
   return payload.readUIntBE(8, 6)
 }
 
+/** What a tagged header says: when the entry was written, its TTL (0: none), its tags, where its body starts. */
+export interface TaggedHeader {
+  readonly writtenAt: number
+  readonly ttl: number
+  readonly tags: readonly string[]
+  readonly start: number
+}
+
+/** `body` (undefined: an undefined value) behind a tagged header (see the top of the file). */
+export function frameTagged(
+  tag: number,
+  body: Buffer | undefined,
+  writtenAt: number,
+  ttl: number,
+  tags: readonly string[],
+): Buffer {
+  const encoded = tags.map((name) => Buffer.from(name, 'utf8'))
+  let length = 15 + (body === undefined ? 0 : body.length)
+  for (const name of encoded) length += 2 + name.length
+  const payload = Buffer.allocUnsafe(length)
+  payload[0] = TAGGED
+  payload[1] = TAGGED_VERSION
+  payload[2] = tag
+  payload.writeUIntBE(Math.max(0, Math.floor(writtenAt)), 3, 6)
+  payload.writeUIntBE(Math.min(MAX_48, Math.max(0, Math.ceil(ttl))), 9, 6)
+  payload[14] = encoded.length
+  let at = 15
+  for (const name of encoded) {
+    payload.writeUInt16BE(name.length, at)
+    name.copy(payload, at + 2)
+    at += 2 + name.length
+  }
+  body?.copy(payload, at)
+  return payload
+}
+
+/** Whether `payload` starts with a tagged header (of any version: readTagged checks it). */
+export function isTagged(payload: Buffer): boolean {
+  return payload[0] === TAGGED
+}
+
+/**
+ * The tagged header of `payload` written with serializer `tag`; throws SerializationError when it is
+ * truncated, of an unknown version, or from another serializer.
+ */
+export function readTagged(tag: number, payload: Buffer): TaggedHeader {
+  if (payload.length < 15 || payload[1] !== TAGGED_VERSION) {
+    throw new SerializationError(
+      'CACHEME_SERIALIZATION',
+      `tagged payload of ${payload.length} bytes has an unknown version or is truncated`,
+    )
+  }
+  if (payload[2] !== tag) throw wrongSerializer(payload[2] as number, tag)
+  const count = payload[14] as number
+  const tags = new Array<string>(count)
+  let at = 15
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > payload.length) throw truncatedTags(payload)
+    const length = payload.readUInt16BE(at)
+    if (at + 2 + length > payload.length) throw truncatedTags(payload)
+    tags[i] = payload.toString('utf8', at + 2, at + 2 + length)
+    at += 2 + length
+  }
+  return { writtenAt: payload.readUIntBE(3, 6), ttl: payload.readUIntBE(9, 6), tags, start: at }
+}
+
+function truncatedTags(payload: Buffer): SerializationError {
+  return new SerializationError(
+    'CACHEME_SERIALIZATION',
+    `tagged payload of ${payload.length} bytes ends inside its tags`,
+  )
+}
+
+/** The value of a tagged payload whose header `header` was read by readTagged. */
+export function decodeTagged(serializer: Serializer, payload: Buffer, header: TaggedHeader): unknown {
+  if (payload.length === header.start) return undefined
+  return serializer.loadsFrom !== undefined
+    ? serializer.loadsFrom(payload, header.start)
+    : serializer.loads(payload.subarray(header.start))
+}
+
+/** A tag record: the tag was invalidated at `at` (ms since the Unix epoch). */
+export function frameRecord(at: number): Buffer {
+  const payload = Buffer.allocUnsafe(RECORD_BYTES)
+  payload[0] = RECORD
+  payload[1] = RECORD_VERSION
+  payload.writeUIntBE(Math.max(0, Math.floor(at)), 2, 6)
+  return payload
+}
+
+/** When a tag record says its tag was invalidated, or undefined for bytes that are not a record. */
+export function readRecord(payload: Buffer): number | undefined {
+  if (payload.length !== RECORD_BYTES || payload[0] !== RECORD || payload[1] !== RECORD_VERSION)
+    return undefined
+  return payload.readUIntBE(2, 6)
+}
+
 /**
  * The value of a payload (either header version) written with `tag` by `serializer`; throws
  * SerializationError on a mismatch. A stamped payload with an empty body is undefined.
@@ -104,11 +215,13 @@ function checkHeader(tag: number, payload: Buffer): void {
       `payload of ${payload.length} bytes has no cacheme header: not written by cacheme`,
     )
   }
-  if (payload[1] !== tag) {
-    throw new SerializationError(
-      'CACHEME_SERIALIZATION',
-      `payload was written by the serializer with tag ${payload[1]}, not by this one (tag ${tag}); ` +
-        'bump the node version when changing its serializer',
-    )
-  }
+  if (payload[1] !== tag) throw wrongSerializer(payload[1] as number, tag)
+}
+
+function wrongSerializer(written: number, tag: number): SerializationError {
+  return new SerializationError(
+    'CACHEME_SERIALIZATION',
+    `payload was written by the serializer with tag ${written}, not by this one (tag ${tag}); ` +
+      'bump the node version when changing its serializer',
+  )
 }

@@ -18,6 +18,7 @@
 // there to stop, so that does not trip it. Nor do errors that come back fast (connection refused): they cost no waiting.
 
 import { CachemeError, StorageError } from '../errors'
+import { channels, trace, traced } from '../telemetry/channels'
 import type { RemoteEntry, RemoteStorage } from './remote'
 import { failure } from './shared'
 
@@ -43,6 +44,8 @@ export class Deadlines {
   readonly #timeoutMs: number
   /** Names the storage in timeout messages. */
   readonly #what: string
+  /** The registered storage name, as traces and metrics label it. */
+  readonly #name: string
   #queue: Pending[] = []
   #head = 0
   #timer: NodeJS.Timeout | undefined = undefined
@@ -55,14 +58,21 @@ export class Deadlines {
   /** A user's adapter (see withTimeout): its errors are wrapped, and the timer keeps the process alive. */
   readonly #userAdapter: boolean
 
-  constructor(what: string, timeoutMs: number, userAdapter = false) {
+  constructor(what: string, name: string, timeoutMs: number, userAdapter = false) {
     this.#what = what
+    this.#name = name
     this.#timeoutMs = timeoutMs
     this.#userAdapter = userAdapter
   }
 
   /** What `start()` resolves to, or a CACHEME_TIMEOUT StorageError once the timeout has passed. */
   run<T>(operation: string, start: () => Promise<T>): Promise<T> {
+    if (!traced(channels.storage)) return this.#run(operation, start)
+    const context = { operation: 'storage', storage: this.#name, call: operation } as const
+    return trace(channels.storage, context, () => this.#run(operation, start))
+  }
+
+  #run<T>(operation: string, start: () => Promise<T>): Promise<T> {
     const now = performance.now()
     let probe = false
     if (this.#refuseUntil !== 0) {
@@ -220,7 +230,8 @@ export class Deadlines {
 }
 
 /**
- * `adapter` with every data call bounded by `timeoutMs`; `what` names the storage in errors. For a
+ * `adapter` with every data call bounded by `timeoutMs`; `what` names the storage in errors, `name`
+ * (its registered name) in traces. For a
  * `userAdapter`, which may throw anything, a failure that is not a CachemeError becomes a
  * StorageError, so callers of refresh and invalidate see one kind of error whatever the backend (the
  * built-in adapters throw StorageErrors already), and the timer is ref'ed (see #arm).
@@ -228,10 +239,11 @@ export class Deadlines {
 export function withTimeout(
   adapter: RemoteStorage,
   what: string,
+  name: string,
   timeoutMs: number,
   userAdapter = false,
 ): RemoteStorage {
-  const deadlines = new Deadlines(what, timeoutMs, userAdapter)
+  const deadlines = new Deadlines(what, name, timeoutMs, userAdapter)
   const bounded: RemoteStorage = {
     maxKeyLength: adapter.maxKeyLength,
     get: (key: string) => deadlines.run('get', () => adapter.get(key)),

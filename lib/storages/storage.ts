@@ -204,7 +204,7 @@ export class Storage {
         // A user's adapter: its errors become StorageErrors, its timeouts keep the process alive.
         this.#attach(
           source.adapter,
-          withTimeout(source.adapter, `storage ${JSON.stringify(name)}`, this.timeout, true),
+          withTimeout(source.adapter, `storage ${JSON.stringify(name)}`, name, this.timeout, true),
           true,
           name,
         )
@@ -214,7 +214,7 @@ export class Storage {
         const backend = source.backend
         checkDriver(backend.name, backend.driver)
         const adapter = await backend.open(source.url, source.rest, source.options)
-        const bounded = withTimeout(adapter, `${backend.name} storage`, this.timeout)
+        const bounded = withTimeout(adapter, `${backend.name} storage`, name, this.timeout)
         this.#attach(adapter, bounded, backend.cleanup === 'periodic', name)
       }
     } catch (error) {
@@ -305,6 +305,13 @@ export function storageNamed(name: string): Storage {
     'CACHEME_UNKNOWN_STORAGE',
     `unknown storage ${JSON.stringify(name)} (registered: ${known})`,
   )
+}
+
+/** Every registered remote storage, by name, as the framework calls it (bounded by its timeout). */
+export function* remoteStorages(): Iterable<[string, RemoteStorage]> {
+  for (const [name, storage] of registry) {
+    if (storage instanceof Storage && storage.bounded !== undefined) yield [name, storage.bounded]
+  }
 }
 
 /** Closes every registered storage and empties the registry (names may be registered again). */

@@ -2,12 +2,15 @@
 // A local store answers undefined for a miss, so an undefined value is stored as the UNDEFINED
 // sentinel.
 //
-// A node with a stale window (freshness.ts) stores a Stamped value (the value and when it was
-// written) that the store keeps for the TTL plus the node's grace; a read past the TTL is a Stale
-// entry. Nodes without one store the bare value, as they always did.
+// A node with a stale window (freshness.ts) or with tags stores a Stamped value (the value, when it
+// was written, its TTL and its tags) that the store keeps for the TTL plus the node's grace; a read
+// past the TTL is a Stale entry, and a read of an entry one of whose tags was invalidated after it
+// was written is a miss (tags.ts). Nodes with neither store the bare value, as they always did.
 
-import { Stale } from '../freshness'
+import { type TtlFunction, ttlFromValue } from '../cache'
+import { Stale, type Stamp } from '../freshness'
 import type { LocalStore } from '../storages/local'
+import type { TagGuard } from './tags'
 import { MISS, type Tier } from './tier'
 
 export const UNDEFINED: unique symbol = Symbol('cacheme.undefined')
@@ -24,14 +27,17 @@ export function fromLocal(stored: unknown): unknown {
 
 /** Every local tier stores the live value: one codec for all. */
 const LIVE = Object.freeze({ live: true })
-/** Local tiers of nodes with a stale window store it stamped; the stamp is the same for all of them. */
+/** Local tiers of nodes with a stale window or tags store it stamped; one codec for all of them. */
 const STAMPED = Object.freeze({ stamped: true })
+const NO_TAGS: readonly string[] = Object.freeze([])
 
-/** A value with its write time (Date.now()), as a local tier with a grace stores it. */
+/** A value with its write time (Date.now()), TTL and tags, as a local tier with a grace or tags stores it. */
 class Stamped {
   constructor(
     readonly stored: unknown,
     readonly writtenAt: number,
+    readonly ttl: number | null,
+    readonly tags: readonly string[],
   ) {}
 }
 
@@ -39,21 +45,28 @@ export class LocalTier implements Tier {
   readonly shared = false
   readonly codec: object
   readonly maxKeyLength = Number.POSITIVE_INFINITY
-  /** Milliseconds past its TTL an entry is kept and read as stale; 0: bare values, no staleness. */
+  /** Milliseconds past its TTL an entry is kept and read as stale; 0: no staleness. */
   readonly grace: number
-  /** What the store is told: the TTL plus the grace. */
-  readonly #keep: number | null
+  /** The TTL when it does not depend on the value. */
+  readonly #ttl: number | null
 
   constructor(
     readonly index: number,
     readonly name: string,
-    readonly ttl: number | null,
+    readonly ttl: number | null | TtlFunction,
     readonly store: LocalStore,
     grace = 0,
+    /** The tag check of a tagged node class; undefined for others. */
+    readonly guard?: TagGuard,
   ) {
     this.grace = grace
-    this.codec = grace > 0 ? STAMPED : LIVE
-    this.#keep = ttl === null ? null : ttl + grace
+    this.codec = grace > 0 || guard !== undefined ? STAMPED : LIVE
+    this.#ttl = typeof ttl === 'function' ? null : ttl
+  }
+
+  ttlOf(value: unknown): number | null {
+    const ttl = this.ttl
+    return typeof ttl === 'function' ? ttlFromValue(ttl, value, `tier ${this.name}`) : this.#ttl
   }
 
   read(key: string): unknown {
@@ -64,23 +77,36 @@ export class LocalTier implements Tier {
     return this.store.getMany(keys).map((stored) => this.#entry(stored))
   }
 
-  prepare(value: unknown): unknown {
-    return this.grace > 0 ? new Stamped(toLocal(value), Date.now()) : toLocal(value)
+  prepare(value: unknown, ttl: number | null, stamp: Stamp | undefined): unknown {
+    if (this.codec === LIVE) return toLocal(value)
+    return new Stamped(toLocal(value), stamp?.at ?? Date.now(), ttl, stamp?.tags ?? NO_TAGS)
   }
 
-  write(key: string, prepared: unknown): undefined {
-    this.store.set(key, prepared, this.#keep)
+  write(key: string, prepared: unknown, _strict: boolean, ttl: number | null): undefined {
+    this.store.set(key, prepared, ttl === null ? null : ttl + this.grace)
   }
 
-  writeMany(keys: readonly string[], prepared: readonly unknown[]): undefined {
-    this.store.setMany(keys, prepared, this.#keep)
+  writeMany(
+    keys: readonly string[],
+    prepared: readonly unknown[],
+    ttl: number | null,
+    _strict?: boolean,
+  ): undefined {
+    this.store.setMany(keys, prepared, ttl === null ? null : ttl + this.grace)
   }
 
   /** What a stored entry reads as: MISS, the value, or (past its TTL) a Stale entry. */
   #entry(stored: unknown): unknown {
     if (stored === undefined) return MISS
-    if (!(stored instanceof Stamped)) return fromLocal(stored)
-    const age = this.ttl === null ? 0 : Date.now() - stored.writtenAt - this.ttl
+    const guard = this.guard
+    if (!(stored instanceof Stamped)) {
+      // A bare value of a class that became tagged (invalidateAll): written before any record.
+      if (guard !== undefined && guard.check(0, NO_TAGS) !== true) return MISS
+      return fromLocal(stored)
+    }
+    // A record not held yet makes this a miss: the next tier waits for it, and fills this one back.
+    if (guard !== undefined && guard.check(stored.writtenAt, stored.tags) !== true) return MISS
+    const age = stored.ttl === null ? 0 : Date.now() - stored.writtenAt - stored.ttl
     if (age <= 0) return fromLocal(stored.stored)
     return age < this.grace ? new Stale(fromLocal(stored.stored), age) : MISS
   }

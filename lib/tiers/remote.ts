@@ -7,18 +7,38 @@
 // entry, or a miss past the grace (or for a node without a window, whose TTL is the whole story).
 // Plain payloads read as fresh: the storage's own expiry governs them.
 //
+// A node with tags writes tagged payloads (0xCC: the stamp's time, the TTL and the entry's tags); a
+// read of one, or of an older payload of a class that became tagged, asks the class's TagGuard
+// (tags.ts) and is a miss when a tag or the class was invalidated after it was written.
+//
 // Reads never fail: a storage error or a payload that does not decode is counted, reported and read
 // as a miss. Writes fail only when the caller asked for them (refresh, invalidate).
 
+import { type TtlFunction, ttlFromValue } from '../cache'
 import { SerializationError } from '../errors'
-import { Stale } from '../freshness'
-import { decodeFramed, frame, frameStamped, isStamped, tagOf, ttlOf, writtenAtOf } from '../serializers/frame'
+import { Stale, type Stamp } from '../freshness'
+import {
+  decodeFramed,
+  decodeTagged,
+  frame,
+  frameStamped,
+  frameTagged,
+  isStamped,
+  isTagged,
+  readTagged,
+  type TaggedHeader,
+  tagOf,
+  ttlOf,
+  writtenAtOf,
+} from '../serializers/frame'
 import type { Serializer } from '../serializers/serializer'
 import type { RemoteEntry, RemoteStorage } from '../storages/remote'
 import { absorb, type ErrorCounts } from './absorb'
+import type { TagGuard } from './tags'
 import { MISS, type Tier } from './tier'
 
 const EMPTY = Buffer.alloc(0)
+const NO_TAGS: readonly string[] = Object.freeze([])
 
 export class RemoteTier implements Tier {
   readonly shared = true
@@ -28,24 +48,36 @@ export class RemoteTier implements Tier {
   readonly #tag: number
   /** Milliseconds past its TTL an entry is kept and read as stale; 0: plain payloads, no staleness. */
   readonly #grace: number
-  /** What the storage is told: the TTL plus the grace. */
-  readonly #keep: number | null
+  /** The TTL when it does not depend on the value. */
+  readonly #ttl: number | null
 
   constructor(
     readonly index: number,
     readonly name: string,
-    readonly ttl: number | null,
+    readonly ttl: number | null | TtlFunction,
     readonly storage: RemoteStorage,
     readonly serializer: Serializer,
     readonly counts: ErrorCounts,
     grace = 0,
+    /** The tag check of a tagged node class; undefined for others. */
+    readonly guard?: TagGuard,
   ) {
     this.#grace = grace
-    this.#keep = ttl === null ? null : ttl + grace
-    // A stamped payload carries this tier's TTL, so it is prepared for this tier alone.
-    this.codec = grace > 0 ? this : serializer
+    this.#ttl = typeof ttl === 'function' ? null : ttl
+    // A stamped or tagged payload carries this tier's TTL, so it is prepared for this tier alone.
+    this.codec = grace > 0 || guard !== undefined ? this : serializer
     this.maxKeyLength = storage.maxKeyLength
     this.#tag = tagOf(serializer)
+  }
+
+  ttlOf(value: unknown): number | null {
+    const ttl = this.ttl
+    return typeof ttl === 'function' ? ttlFromValue(ttl, value, `tier ${this.name}`) : this.#ttl
+  }
+
+  /** What the storage is told for an entry of `ttl`: the TTL plus the grace. */
+  #keep(ttl: number | null): number | null {
+    return ttl === null ? null : ttl + this.#grace
   }
 
   read(key: string): Promise<unknown> {
@@ -67,12 +99,23 @@ export class RemoteTier implements Tier {
       absorb(this.counts, this.name, 'read', keys[0] as string, error)
       return keys.map(() => MISS)
     }
-    return keys.map((key, i) => this.#decode(key, payloads[i]))
+    const values = keys.map((key, i) => this.#decode(key, payloads[i]))
+    return this.guard === undefined ? values : Promise.all(values)
   }
 
-  prepare(value: unknown): Buffer {
+  prepare(value: unknown, ttl: number | null, stamp: Stamp | undefined): Buffer {
+    if (this.guard !== undefined) {
+      const body = value === undefined ? undefined : this.#dump(value)
+      return frameTagged(this.#tag, body, stamp?.at ?? Date.now(), ttl ?? 0, stamp?.tags ?? NO_TAGS)
+    }
     if (value === undefined)
-      return this.#grace > 0 ? frameStamped(this.#tag, undefined, Date.now(), this.ttl ?? 0) : EMPTY
+      return this.#grace > 0 ? frameStamped(this.#tag, undefined, Date.now(), ttl ?? 0) : EMPTY
+    const payload = this.#dump(value)
+    if (this.#grace > 0) return frameStamped(this.#tag, payload, Date.now(), ttl ?? 0)
+    return frame(this.#tag, payload)
+  }
+
+  #dump(value: unknown): Buffer {
     const payload = this.serializer.dumps(value)
     if (!Buffer.isBuffer(payload)) {
       throw new SerializationError(
@@ -86,21 +129,25 @@ export class RemoteTier implements Tier {
         `serializer of ${this.name} returned an empty payload`,
       )
     }
-    if (this.#grace > 0) return frameStamped(this.#tag, payload, Date.now(), this.ttl ?? 0)
-    return frame(this.#tag, payload)
+    return payload
   }
 
-  write(key: string, prepared: unknown, strict: boolean): Promise<void> {
-    const write = this.storage.set(key, prepared as Buffer, this.#keep)
+  write(key: string, prepared: unknown, strict: boolean, ttl: number | null): Promise<void> {
+    const write = this.storage.set(key, prepared as Buffer, this.#keep(ttl))
     if (strict) return write
     return write.catch((error: unknown) => absorb(this.counts, this.name, 'write', key, error))
   }
 
-  writeMany(keys: readonly string[], prepared: readonly unknown[]): Promise<void> {
+  writeMany(
+    keys: readonly string[],
+    prepared: readonly unknown[],
+    ttl: number | null,
+    strict: boolean,
+  ): Promise<void> {
     const entries = keys.map((key, i): RemoteEntry => [key, prepared[i] as Buffer])
-    return this.storage
-      .setMany(entries, this.#keep)
-      .catch((error: unknown) => absorb(this.counts, this.name, 'write', keys[0] as string, error))
+    const write = this.storage.setMany(entries, this.#keep(ttl))
+    if (strict) return write
+    return write.catch((error: unknown) => absorb(this.counts, this.name, 'write', keys[0] as string, error))
   }
 
   remove(key: string): Promise<void> {
@@ -113,10 +160,22 @@ export class RemoteTier implements Tier {
 
   /**
    * The decoded value, a Stale entry, or MISS (a payload that does not decode is absorbed as a miss;
-   * a stamped one past its TTL plus this tier's grace is a miss without being decoded).
+   * a stamped one past its TTL plus this tier's grace is a miss without being decoded). For a tagged
+   * class, possibly a promise of one of those, when its tag records must be read first.
    */
   #decode(key: string, payload: Buffer | undefined): unknown {
     if (payload === undefined) return MISS
+    if (isTagged(payload)) return this.#decodeTagged(key, payload)
+    const guard = this.guard
+    if (guard === undefined) return this.#decodePlain(key, payload)
+    // A payload from before the class had tags: it carries no tags, and a write time only if stamped.
+    const valid = guard.checkWaiting(isStamped(payload) ? writtenAtOf(payload) : 0, NO_TAGS)
+    const decode = (ok: boolean) => (ok ? this.#decodePlain(key, payload) : MISS)
+    return typeof valid === 'boolean' ? decode(valid) : valid.then(decode)
+  }
+
+  /** #decode for a plain or stamped payload (an empty one is an undefined value). */
+  #decodePlain(key: string, payload: Buffer): unknown {
     if (payload.length === 0) return undefined
     let age = 0
     if (isStamped(payload)) {
@@ -131,5 +190,32 @@ export class RemoteTier implements Tier {
       absorb(this.counts, this.name, 'decode', key, error)
       return MISS
     }
+  }
+
+  /** A tagged payload: past its TTL plus grace, or invalidated, a miss; else its value (or Stale). */
+  #decodeTagged(key: string, payload: Buffer): unknown {
+    let header: TaggedHeader
+    try {
+      header = readTagged(this.#tag, payload)
+    } catch (error) {
+      absorb(this.counts, this.name, 'decode', key, error)
+      return MISS
+    }
+    const age = header.ttl > 0 ? Date.now() - header.writtenAt - header.ttl : 0
+    if (age > 0 && age >= this.#grace) return MISS
+    const decode = (valid: boolean) => {
+      if (!valid) return MISS
+      try {
+        const value = decodeTagged(this.serializer, payload, header)
+        return age > 0 ? new Stale(value, age) : value
+      } catch (error) {
+        absorb(this.counts, this.name, 'decode', key, error)
+        return MISS
+      }
+    }
+    const guard = this.guard
+    if (guard === undefined) return decode(true)
+    const valid = guard.checkWaiting(header.writtenAt, header.tags)
+    return typeof valid === 'boolean' ? decode(valid) : valid.then(decode)
   }
 }

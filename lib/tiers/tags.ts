@@ -1,0 +1,210 @@
+// Lazy invalidation by tag: the records of when each tag (and each node class, under an implicit tag)
+// was last invalidated, and the check that makes an entry written before one of them a miss. Nothing
+// is scanned: invalidateTags writes one record per tag, and a read of a tagged entry compares its
+// stamp (freshness.ts) with the records of its tags, O(number of tags).
+//
+// Where records live. Each record is an ordinary entry of a shared storage, written through the
+// RemoteStorage contract under a reserved stored key (`{prefix}:__tag:{tag}`, `{prefix}:__class:…`,
+// keys.ts) with a small frame of its own (serializers/frame.ts, 0xCD). So every backend, a user's
+// adapter included, keeps them with no table, hash or collection of its own, and a read of a class's
+// records is one getMany on the class's first shared tier. A class with no shared tier keeps its
+// records in this process only (one process is then the whole story).
+//
+// What a process knows. Each process caches the records it has read. With a bus, an invalidation
+// publishes the record keys and other processes drop their copies (coherence.ts), so a copy is
+// re-read only after a long bound; without one, a copy older than RECHECK_MS is re-read in the
+// background while it keeps answering. A read that needs a record this process does not hold is a
+// miss in a local tier (the record is fetched meanwhile) and waits for it in a shared tier.
+//
+// The tag store down. A fetch that fails drops the copies it was to renew: until the store answers
+// again, entries carrying those tags are misses (reads load), so that no entry written before an
+// invalidation the store accepted is served once it answers. A local entry thus stays valid for at
+// most one re-check interval after the store stops answering. Records that are not records (other
+// bytes under a reserved key) are ignored, counted as decode errors and reported.
+//
+// Clocks: records and stamps are wall-clock milliseconds (Date.now()), compared across processes;
+// their clocks must agree to well under the time between a write and an invalidation that must cover it.
+
+import { frameRecord, readRecord } from '../serializers/frame'
+import type { RemoteStorage } from '../storages/remote'
+import { absorb, type ErrorCounts } from './absorb'
+import { announcer } from './announce'
+
+/** How long a cached record answers before it is re-read, without a bus. */
+export const RECHECK_MS = 1_000
+/** The same with a bus, which drops copies as records change: a bound against lost messages. */
+export const RECHECK_WITH_BUS_MS = 60_000
+
+interface Known {
+  /** When the tag was last invalidated (0: never, as far as the store says). */
+  at: number
+  /** When this copy was read (Date.now()). */
+  checked: number
+}
+
+/** The tag records of one store (a shared storage, or this process alone), and this process's copies. */
+export class TagRecords {
+  readonly #known = new Map<string, Known>()
+  readonly #fetching = new Map<string, Promise<void>>()
+
+  constructor(
+    readonly name: string,
+    /** undefined: the records live in this process only, and what it holds is the whole truth. */
+    readonly storage: RemoteStorage | undefined,
+  ) {}
+
+  /**
+   * When the record `key` says its tag was invalidated (0: never), or undefined when this process
+   * holds no copy (it has been requested). A copy past the re-check interval answers while it is
+   * re-read in the background.
+   */
+  at(key: string, now: number, counts: ErrorCounts): number | undefined {
+    const known = this.#known.get(key)
+    if (this.storage === undefined) return known?.at ?? 0
+    if (known === undefined) return undefined
+    if (now - known.checked > (announcer === undefined ? RECHECK_MS : RECHECK_WITH_BUS_MS))
+      void this.fetch([key], counts)
+    return known.at
+  }
+
+  /** Reads the records `keys` from the store (one getMany; keys already being read are joined). */
+  fetch(keys: readonly string[], counts: ErrorCounts): Promise<void> {
+    const storage = this.storage
+    if (storage === undefined) return Promise.resolve()
+    const waits: Promise<void>[] = []
+    const missing: string[] = []
+    for (const key of keys) {
+      const pending = this.#fetching.get(key)
+      if (pending !== undefined) waits.push(pending)
+      else if (!missing.includes(key)) missing.push(key)
+    }
+    if (missing.length > 0) {
+      const checked = Date.now()
+      const read = storage.getMany(missing).then(
+        (payloads) => {
+          missing.forEach((key, i) => {
+            const payload = payloads[i]
+            let at = payload === undefined ? 0 : readRecord(payload)
+            if (at === undefined) {
+              absorb(counts, this.name, 'decode', key, new Error(`${key} does not hold a tag record`))
+              at = 0
+            }
+            this.#settle(key, at, checked)
+          })
+        },
+        (error: unknown) => {
+          absorb(counts, this.name, 'read', missing[0] as string, error)
+          for (const key of missing) this.#known.delete(key)
+        },
+      )
+      const done = read.finally(() => {
+        for (const key of missing) if (this.#fetching.get(key) === done) this.#fetching.delete(key)
+      })
+      for (const key of missing) this.#fetching.set(key, done)
+      waits.push(done)
+    }
+    return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(ignore)
+  }
+
+  /** Keeps a copy read at `checked`, unless a newer invalidation is already known. */
+  #settle(key: string, at: number, checked: number): void {
+    const known = this.#known.get(key)
+    if (known === undefined || known.at <= at) this.#known.set(key, { at, checked })
+    else known.checked = checked
+  }
+
+  /** Records that the tags of `keys` were invalidated at `at`: known here at once, then stored. */
+  write(keys: readonly string[], at: number, ttl: number | null): Promise<void> {
+    for (const key of keys) this.#settle(key, at, Date.now())
+    const storage = this.storage
+    if (storage === undefined || keys.length === 0) return Promise.resolve()
+    const record = frameRecord(at)
+    return storage.setMany(
+      keys.map((key) => [key, record] as const),
+      ttl,
+    )
+  }
+
+  /** Drops this process's copies of `keys` (another process changed them). */
+  forget(keys: readonly string[]): void {
+    if (this.storage === undefined) return
+    for (const key of keys) this.#known.delete(key)
+  }
+
+  /** Drops every copy (this process may have missed changes). */
+  forgetAll(): void {
+    if (this.storage !== undefined) this.#known.clear()
+  }
+}
+
+function ignore(): void {}
+
+/** The check of one node class's tagged entries against the records of its store. */
+export class TagGuard {
+  constructor(
+    readonly records: TagRecords,
+    /** The record key of the class's implicit tag (invalidateAll). */
+    readonly classKey: string,
+    /** The record key of a tag: `{prefix}:__tag:{tag}`. */
+    readonly recordKey: (tag: string) => string,
+    readonly counts: ErrorCounts,
+  ) {}
+
+  /**
+   * Whether an entry written at `writtenAt` (0: unknown, an entry from before tags) with `tags` is
+   * still valid; undefined when a record is not held here (its fetch has started).
+   */
+  check(writtenAt: number, tags: readonly string[]): boolean | undefined {
+    const now = Date.now()
+    const records = this.records
+    let unknown: string[] | undefined
+    let valid = true
+    const at = records.at(this.classKey, now, this.counts)
+    if (at === undefined) unknown = [this.classKey]
+    else if (at > 0 && writtenAt <= at) valid = false
+    for (let i = 0; valid && i < tags.length; i++) {
+      const key = this.recordKey(tags[i] as string)
+      const tagAt = records.at(key, now, this.counts)
+      if (tagAt === undefined) {
+        unknown ??= []
+        unknown.push(key)
+      } else if (tagAt > 0 && writtenAt <= tagAt) valid = false
+    }
+    if (!valid) return false
+    if (unknown === undefined) return true
+    void records.fetch(unknown, this.counts)
+    return undefined
+  }
+
+  /** check, waiting for records not held here; false when the store cannot say (a miss). */
+  checkWaiting(writtenAt: number, tags: readonly string[]): boolean | Promise<boolean> {
+    const valid = this.check(writtenAt, tags)
+    if (valid !== undefined) return valid
+    const keys = [this.classKey, ...tags.map(this.recordKey)]
+    return this.records.fetch(keys, this.counts).then(() => this.check(writtenAt, tags) === true)
+  }
+}
+
+/** The tag records of each shared storage (by adapter: a name registered again is another storage). */
+const stores = new WeakMap<RemoteStorage, TagRecords>()
+/** The records of classes with no shared tier. */
+export const processRecords = new TagRecords('(process)', undefined)
+
+/** The tag records kept in `storage` (registered as `name`). */
+export function recordsIn(name: string, storage: RemoteStorage): TagRecords {
+  let records = stores.get(storage)
+  if (records === undefined) {
+    records = new TagRecords(name, storage)
+    stores.set(storage, records)
+    activeStores.add(records)
+  }
+  return records
+}
+
+/** Every store whose records this process may hold copies of (for the bus to drop them). */
+export const activeStores = new Set<TagRecords>()
+
+/** Forgets the stores of closed storages (close()); the process's own records stay. */
+export function forgetStores(): void {
+  activeStores.clear()
+}
