@@ -32,6 +32,7 @@ const SECTIONS: Section[] = [
   { name: 'remote', script: 'remote.js' },
   { name: 'stale', script: 'stale.js' },
   { name: 'bus', script: 'bus.js' },
+  { name: 'telemetry', script: 'telemetry.js' },
 ]
 
 const quick = process.argv.includes('--quick')

@@ -1,6 +1,19 @@
 // Compiled with `tsc --noEmit --strict` in a fresh project that installed the packed tarballs:
-// the published types must let a user define a node and get a typed value from it.
-import { BloomFilter, Cache, get, LocalStore, Node, registerStorage, Storage } from 'cacheme'
+// the published types must let a user define a node and get a typed value from it, and must not
+// need the optional exporters' packages (not installed there) to compile.
+import {
+  BloomFilter,
+  Cache,
+  get,
+  type Instrumentation,
+  instrumentOpenTelemetry,
+  LocalStore,
+  Node,
+  on,
+  registerPrometheus,
+  registerStorage,
+  Storage,
+} from 'cacheme'
 
 interface User {
   id: number
@@ -31,5 +44,8 @@ export async function main(): Promise<string> {
   const wrong: number = await get(new UserNode(1))
   const store = new LocalStore('tlfu', 100)
   store.set('k', user)
-  return `${user.name} ${String(wrong)}`
+  const stop = on('hit', (event) => event.node.length)
+  stop()
+  const exporters: Array<() => Instrumentation> = [instrumentOpenTelemetry, registerPrometheus]
+  return `${user.name} ${String(wrong)} ${exporters.length}`
 }

@@ -62,8 +62,21 @@ node -e "
     await c.registerStorage('local', new c.Storage({ url: 'local://tlfu', size: 10 }))
     const user = await c.get(new UserNode(7))
     if (user.id !== 7 || c.stats(UserNode).loadCount !== 1) throw new Error('require: get does not work')
+    // The exporters' packages are optional peers: not installed here, never loaded, and the
+    // integrations that need them say what to install.
+    for (const peer of ['@opentelemetry/api', 'prom-client']) {
+      let present = true
+      try { require.resolve(peer) } catch { present = false }
+      if (present) throw new Error('optional peer ' + peer + ' was installed with cacheme')
+    }
+    if (Object.keys(require.cache).some((f) => /opentelemetry|prom-client/.test(f))) throw new Error('an exporter package was loaded')
+    for (const call of [() => c.instrumentOpenTelemetry(), () => c.registerPrometheus()]) {
+      let code
+      try { call() } catch (e) { code = e.code }
+      if (code !== 'CACHEME_INVALID_ARGUMENT') throw new Error('an integration without its package: ' + code)
+    }
     await c.close()
-    console.log('require(\"cacheme\") + get(node): ok')
+    console.log('require(\"cacheme\") + get(node): ok; optional exporters absent and not loaded')
   })().catch((e) => { console.error(e); process.exit(1) })
 "
 node --input-type=module -e "
