@@ -23,7 +23,6 @@ import {
   checkCleanupLimit,
   closedError,
   failure,
-  integerOption,
   lastPerKey,
   messageOf,
   type OptionChecks,
@@ -34,22 +33,19 @@ import {
   retrying,
   storageError,
 } from './shared'
-import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName, TABLE_BACKEND } from './sql-names'
+import {
+  DEFAULT_TABLE,
+  MAX_KEY_LENGTH,
+  parseTableName,
+  type SqlServerOptions,
+  sqlServerOptions,
+  TABLE_BACKEND,
+} from './sql-names'
 
-export interface MysqlStorageOptions {
-  /** mysql: `table` or `database.table` (default `cacheme_data`, in the URL's database). */
-  readonly table?: string | undefined
-  /** mysql: pool connections (default 10). */
-  readonly poolSize?: number | undefined
-}
+/** mysql: `table` or `database.table` in the URL's database; `poolSize`. */
+export type MysqlStorageOptions = SqlServerOptions
 
-const OPTIONS: OptionChecks<MysqlStorageOptions> = {
-  table: (table = DEFAULT_TABLE) => {
-    parseTableName(table)
-    return table
-  },
-  poolSize: integerOption('mysql poolSize', 1, 1000, 10),
-}
+const OPTIONS: OptionChecks<MysqlStorageOptions> = sqlServerOptions('mysql')
 
 /** Keys per `IN (…)` read and rows per multi-row upsert (3 parameters each). */
 const READ_CHUNK = 1024

@@ -15,7 +15,6 @@ import {
   checkCleanupLimit,
   closedError,
   failure,
-  integerOption,
   lastPerKey,
   messageOf,
   type OptionChecks,
@@ -24,22 +23,19 @@ import {
   retrying,
   storageError,
 } from './shared'
-import { DEFAULT_TABLE, MAX_KEY_LENGTH, parseTableName, TABLE_BACKEND } from './sql-names'
+import {
+  DEFAULT_TABLE,
+  MAX_KEY_LENGTH,
+  parseTableName,
+  type SqlServerOptions,
+  sqlServerOptions,
+  TABLE_BACKEND,
+} from './sql-names'
 
-export interface PostgresStorageOptions {
-  /** postgresql: `table` or `schema.table` (default `cacheme_data`); the schema must exist. */
-  readonly table?: string | undefined
-  /** postgresql: pool connections (default 10). */
-  readonly poolSize?: number | undefined
-}
+/** postgresql: `table` or `schema.table` (the schema must exist); `poolSize`. */
+export type PostgresStorageOptions = SqlServerOptions
 
-const OPTIONS: OptionChecks<PostgresStorageOptions> = {
-  table: (table = DEFAULT_TABLE) => {
-    parseTableName(table)
-    return table
-  },
-  poolSize: integerOption('postgresql poolSize', 1, 1000, 10),
-}
+const OPTIONS: OptionChecks<PostgresStorageOptions> = sqlServerOptions('postgresql')
 
 /** Rows per multi-row upsert: 2 parameters each, far below PostgreSQL's 65535. */
 const WRITE_CHUNK = 1000

@@ -4,6 +4,7 @@
 // schemas share. Driver-free: every SQL and MongoDB backend, SQLite included, reads these.
 
 import { InvalidArgumentError } from '../errors'
+import { integerOption, type OptionChecks } from './shared'
 
 /** Table (SQL) or collection (MongoDB) used when the options name none. */
 export const DEFAULT_TABLE = 'cacheme_data'
@@ -70,4 +71,23 @@ export function checkSqliteTable(table: unknown): string {
     )
   }
   return table
+}
+
+/** The options of a SQL server backend (PostgreSQL, MySQL): a table name and a pool size. */
+export interface SqlServerOptions {
+  /** `table`, or `schema.table` / `database.table` (default `cacheme_data`). */
+  readonly table?: string | undefined
+  /** Pool connections (default 10). */
+  readonly poolSize?: number | undefined
+}
+
+/** The checks of SqlServerOptions; `backend` names the backend in errors. */
+export function sqlServerOptions(backend: string): OptionChecks<SqlServerOptions> {
+  return {
+    table: (table = DEFAULT_TABLE) => {
+      parseTableName(table)
+      return table
+    },
+    poolSize: integerOption(`${backend} poolSize`, 1, 1000, 10),
+  }
 }
