@@ -28,6 +28,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
 import { Cache, close, get, Node, refresh, registerStorage, Storage, setBus, setPrefix } from '../lib'
 import { Bus, type BusHandlers } from '../lib/bus/bus'
 import { closeCoherence } from '../lib/coherence'
@@ -56,7 +57,7 @@ const STEP_MS = 1
 const SWEEP_MS = 20
 /** A's writes resolving this long after they were due: the writer fell behind the rate. */
 const FELL_BEHIND_MS = 100
-const CONTENDERS = ['cacheme', 'bentocache'] as const
+const CONTENDERS = ['cacheme', 'bentocache', 'floor'] as const
 
 type Contender = (typeof CONTENDERS)[number]
 
@@ -183,6 +184,52 @@ async function bentocacheClient(run: string): Promise<Client> {
   }
 }
 
+/**
+ * The floor: the least work that does the job, with ioredis and nothing else. A: SET, then the key
+ * in one PUBLISH per event-loop turn (as cacheme batches); B: a Map in front of Redis, and a
+ * subscriber that deletes what a message names. No coalescing, encoding, timeouts or error handling.
+ */
+async function floorClient(run: string): Promise<Client> {
+  const channel = `bench-bus-${run}`
+  const redis = new Redis(REDIS_URL)
+  const subscriber = new Redis(REDIS_URL)
+  const local = new Map<number, number>()
+  let batch: number[] = []
+  let listener: ((keys: readonly number[]) => void) | undefined
+  await subscriber.subscribe(channel)
+  subscriber.on('message', (_channel: string, message: string) => {
+    const keys = message.split(',').map(Number)
+    for (const key of keys) local.delete(key)
+    listener?.(keys)
+  })
+  const flush = () => {
+    const keys = batch
+    batch = []
+    void redis.publish(channel, keys.join(','))
+  }
+  return {
+    async write(key, version) {
+      await redis.set(`${channel}:k${key}`, String(version))
+      if (batch.length === 0) setImmediate(flush)
+      batch.push(key)
+    },
+    async read(key) {
+      const known = local.get(key)
+      if (known !== undefined) return known
+      const version = Number((await redis.get(`${channel}:k${key}`)) ?? -1)
+      local.set(key, version)
+      return version
+    },
+    onMessage(handler) {
+      listener = handler
+    },
+    async close() {
+      redis.disconnect()
+      subscriber.disconnect()
+    },
+  }
+}
+
 /** A: issues the writes due every STEP_MS; resolves with when each one resolved. */
 async function issue(client: Client, t0: number, rate: number, writes: number): Promise<number[]> {
   const resolved = new Array<number>(writes).fill(Number.NaN)
@@ -281,7 +328,12 @@ async function observe(
 
 async function child(role: 'writer' | 'reader', contender: Contender, run: string): Promise<void> {
   const send = (message: FromChild) => process.send?.(message)
-  const client = contender === 'cacheme' ? await cachemeClient(run) : await bentocacheClient(run)
+  const client =
+    contender === 'cacheme'
+      ? await cachemeClient(run)
+      : contender === 'bentocache'
+        ? await bentocacheClient(run)
+        : await floorClient(run)
   process.on('message', (message: ToChild) => {
     const work = async (): Promise<FromChild> => {
       if (message.type === 'populate') {
@@ -459,7 +511,8 @@ async function main(): Promise<void> {
   const rows = RATES.flatMap((rate) => {
     const ours = results.find((r) => r.contender === 'cacheme' && r.rate === rate) as Measured
     const peer = results.find((r) => r.contender === 'bentocache' && r.rate === rate) as Measured
-    return [ours, peer].map((r) => [
+    const floor = results.find((r) => r.contender === 'floor' && r.rate === rate) as Measured
+    return [ours, peer, floor].map((r) => [
       r.contender,
       `${rate / 1000}k/s`,
       int(r.writes),
@@ -472,6 +525,7 @@ async function main(): Promise<void> {
       ms(r.max),
       r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p50 / peer.p50),
       r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p99 / peer.p99),
+      r !== ours ? '' : times(ours.p99 / floor.p99),
     ])
   })
   const markdown = [
@@ -482,7 +536,9 @@ async function main(): Promise<void> {
     `Milliseconds from A's write resolving (cacheme \`refresh\`, bentocache \`set\`) to B's local tier ` +
       `answering the new value, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up at the same rate, ` +
       `${int(KEYS)} keys, each contender in two fresh ` +
-      'processes on the same Redis (bentocache: memory L1, Redis L2, its Redis bus). B looks at a key when ' +
+      'processes on the same Redis (bentocache: memory L1, Redis L2, its Redis bus; the floor: bare ioredis, ' +
+      'SET then one PUBLISH of the keys written per event-loop turn, B a Map that a subscriber clears, nothing ' +
+      'else). B looks at a key when ' +
       `its bus names it, and in a sweep of every watched key each ${SWEEP_MS} ms; "seen on a message" is the share ` +
       'B noticed through its bus rather than the sweep. "A\'s write p99" is from a write\'s due time to its ' +
       `promise resolving: over ${FELL_BEHIND_MS} ms, the writer fell behind the rate (its process could not ` +
@@ -504,6 +560,7 @@ async function main(): Promise<void> {
         'max ms',
         'p50 vs bentocache',
         'p99 vs bentocache',
+        'p99 vs floor',
       ],
       rows,
     ),
