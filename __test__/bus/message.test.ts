@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import test from 'ava'
 import { Bus } from '../../lib/bus/bus'
-import { decode, encodeKey, keysMessage, lostMessage } from '../../lib/bus/message'
+import { decode, encodeKey, keysMessage, lostMessage, sentBy } from '../../lib/bus/message'
 import { InvalidArgumentError } from '../../lib/errors'
 
 const SENDER = '00112233445566ff'
@@ -18,6 +18,17 @@ test('a keys message is printable ASCII and decodes to the same keys, whatever c
 
 test('the lost announcement decodes with no keys', (t) => {
   t.deepEqual(decode(lostMessage(SENDER), 100), { sender: SENDER, keys: undefined })
+})
+
+test('a process recognises its own messages from the header alone, as text or bytes', (t) => {
+  const own = 'a1b2c3d4e5f60718'
+  const message = keysMessage(own, [encodeKey('cacheme:k:1:v1')])
+  t.true(sentBy(message, own))
+  t.true(sentBy(Buffer.from(message, 'latin1'), own))
+  t.true(sentBy(lostMessage(own), own))
+  t.false(sentBy(keysMessage('0000000000000000', [encodeKey('k')]), own))
+  t.false(sentBy(`cmb1 ${own}`, own), 'a header cut short is not a message')
+  t.false(sentBy('garbage', own))
 })
 
 test('a message longer than the bound is refused before parsing', (t) => {

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { CachemeError, InvalidArgumentError, StorageError } from '../errors'
 import { report } from '../events'
-import { decode, encodeKey, KEYS_OVERHEAD, keysMessage, lostMessage } from './message'
+import { decode, encodeKey, KEYS_OVERHEAD, keysMessage, lostMessage, sentBy } from './message'
 import { backoff, type Transport } from './transport'
 
 export interface BusOptions {
@@ -383,13 +383,12 @@ export class Bus {
 
   #receive(payload: string | Buffer): void {
     const transport = this.#transport
-    if (this.#state !== 'open' || transport === undefined) return
+    if (this.#state !== 'open' || transport === undefined || sentBy(payload, this.#id)) return
     const message = decode(payload, transport.maxMessageBytes)
     if (message === undefined) {
       this.#stats.invalid += 1
       return
     }
-    if (message.sender === this.#id) return
     this.#stats.received += 1
     if (message.keys === undefined) {
       this.#resync()

@@ -47,6 +47,16 @@ export function lostMessage(sender: string): string {
   return `${MAGIC}${sender} ${LOST_BODY}`
 }
 
+/**
+ * Whether `payload` was sent by `sender`, from its header alone: a process sees each of its own
+ * messages come back, and skipping them before decoding spares the parse of every key it wrote.
+ */
+export function sentBy(payload: string | Buffer, sender: string): boolean {
+  const header =
+    typeof payload === 'string' ? payload.slice(0, HEADER_BYTES) : payload.toString('latin1', 0, HEADER_BYTES)
+  return header === `${MAGIC}${sender} `
+}
+
 /** Bytes a keys message needs beyond its keys: header, brackets. Each key costs its length plus a comma. */
 export const KEYS_OVERHEAD = HEADER_BYTES + 2
 
