@@ -1,4 +1,4 @@
-// What cacheme costs on top of a server round trip (issue #3): for each server backend — Redis,
+// What cacheme costs on top of a server round trip: for each server backend — Redis,
 // PostgreSQL, MySQL, MongoDB — throughput of get, set and getAll(20) through cacheme against the raw
 // driver doing the same round trip and against keyv with that backend's official adapter, in one
 // run, in interleaved rounds.

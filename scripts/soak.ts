@@ -1,4 +1,4 @@
-// `npm run soak`: the full soak of issue #6 — 10M mixed operations with TTLs on the local storage,
+// `npm run soak`: the full soak: 10M mixed operations with TTLs on the local storage,
 // then 1M through a local tier in front of Redis — printing RSS and heap (after a full GC) as the
 // operations go, then the curve as a table and a verdict on growth after warm-up.
 //

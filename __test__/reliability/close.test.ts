@@ -1,4 +1,4 @@
-// close() in the middle of traffic (issue #6, part 3), in a child process so that "the process exits
+// close() in the middle of traffic, in a child process so that "the process exits
 // by itself" can be observed: requests in flight finish (a storage closing under them is a miss, so
 // they answer from the loader), calls made after close() reject with CACHEME_CLOSED, and no timer,
 // socket or worker is left to keep the process alive.

@@ -1,4 +1,4 @@
-// Corrupt or foreign bytes in a remote tier (issue #6, part 2), on every remote backend against its
+// Corrupt or foreign bytes in a remote tier, on every remote backend against its
 // real server: each must read as a miss plus a counted, reported decode error, never reach the caller
 // as data, and be replaced by the value the miss loads.
 

@@ -1,4 +1,4 @@
-// A server tier failing under traffic and coming back (issue #6, part 1). The test owns its servers
+// A server tier failing under traffic and coming back. The test owns its servers
 // (processes.ts): it kills Redis and PostgreSQL mid-traffic and restarts them, and freezes Redis
 // (SIGSTOP) so that calls hang instead of failing. Throughout, every request must answer with the
 // right value (from the loader when the tier is down), and caching must resume by itself once the

@@ -1,4 +1,4 @@
-// Races (issue #6, part 3). fast-check's scheduler decides the order in which concurrent loads
+// Races. fast-check's scheduler decides the order in which concurrent loads
 // finish, over many random interleavings of get, getAll, refresh and invalidate on one key, through a
 // local tier and a SQLite tier. The invariant: once everything has settled, no tier holds a value
 // whose load started before the latest invalidate or refresh — an older load may answer its own

@@ -1,5 +1,5 @@
-// invalidate and refresh against a write-back already on its way, on a pooled backend (issue #6,
-// part 3). PostgreSQL runs statements sent on different pool connections in any order, so the
+// invalidate and refresh against a write-back already on its way, on a pooled backend.
+// PostgreSQL runs statements sent on different pool connections in any order, so the
 // test makes the race certain instead of rare: the load takes an exclusive lock on the table, the
 // write-back queues behind it, invalidate (or refresh) comes in, then the lock is released. Were
 // the DELETE sent at once, it would queue behind the lock too and run alongside the INSERT, unable
