@@ -48,6 +48,8 @@ function replayInRust(dir: string): Workload[] {
       '--release',
       '-p',
       'cacheme-core',
+      '--features',
+      'replay',
       '--example',
       'replay',
       '--',

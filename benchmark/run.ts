@@ -77,7 +77,7 @@ function header(): string {
     '',
     'Reproduce: `npm run bench` (everything, < 10 minutes on 2 cores), `npm run bench -- --only=hit-ratio`, ' +
       '`npm run bench -- --quick`; servers from `bash scripts/services.sh`. The Rust core alone: ' +
-      '`cargo bench -p cacheme-core` (criterion).',
+      '`cargo bench -p cacheme-core --features replay` (criterion).',
   ].join('\n')
 }
 

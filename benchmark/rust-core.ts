@@ -1,4 +1,4 @@
-// The Rust core alone: runs `cargo bench -p cacheme-core` (criterion, src-rs/core/benches/core.rs)
+// The Rust core alone: runs `cargo bench -p cacheme-core --features replay` (criterion, src-rs/core/benches/core.rs)
 // and turns its estimates into a table, each cache operation as a multiple of its floor measured in
 // the same run (a HashMap with the same keys and hasher doing the bare lookup, or a bounded FIFO
 // insert). No JavaScript is involved: this is what a get or an insert costs once inside Rust.
@@ -64,10 +64,14 @@ function main(): void {
   const started = Date.now()
   // Criterion's own flags: shorter runs for --quick (figures then only show the bench still works).
   const timing = quick ? ['--warm-up-time', '0.2', '--measurement-time', '0.3'] : []
-  const run = spawnSync('cargo', ['bench', '-p', 'cacheme-core', '--bench', 'core', '--', ...timing], {
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
+  const run = spawnSync(
+    'cargo',
+    ['bench', '-p', 'cacheme-core', '--features', 'replay', '--bench', 'core', '--', ...timing],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  )
   if (run.status !== 0) throw new Error(`cargo bench failed (${run.status ?? run.signal})`)
   const estimates = readEstimates(started)
   const byGroup = new Map<string, Estimate[]>()
@@ -93,7 +97,7 @@ function main(): void {
     }
   }
   const markdown = [
-    'Criterion (`cargo bench -p cacheme-core`; 1 s warm-up, 2 s measurement, 10 samples per benchmark' +
+    'Criterion (`cargo bench -p cacheme-core --features replay`; 1 s warm-up, 2 s measurement, 10 samples per benchmark' +
       `${quick ? ', shortened by --quick' : ''}), mean time per operation. Each cache operation is a multiple of ` +
       'its floor from the same run: a `HashMap<Vec<u8>, u32>` with the same keys and hasher (foldhash) doing ' +
       'the bare lookup, or a bounded insert (FIFO removal, no policy). Lower is better; below 1× means the ' +

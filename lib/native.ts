@@ -60,14 +60,6 @@ export interface NativeBloomFilter {
 
 export interface NativeBinding {
   createLocalStorage(policy: string, size: number): NativeLocalStorage
-  createBenchmarkFloor(): {
-    readKey(key: string): number
-    readKeyLatin1(key: string): number
-    /** The key read plus a plain Rust HashMap lookup: slot or -1. */
-    mapGet(key: string): number
-    mapSet(key: string): number
-  }
-  benchmarkFloorNapiString(key: string): number
   createMetrics(): number
   metricsRecordHits(id: number, n: number): void
   metricsRecordMisses(id: number, n: number): void

@@ -7,7 +7,8 @@ use std::ptr;
 use std::rc::Rc;
 
 use foldhash::fast::RandomState;
-use napi::sys;
+use napi::bindgen_prelude::{FromNapiValue, Object};
+use napi::{sys, Env, Result};
 
 use crate::raw::{self, KeyReader};
 
@@ -110,4 +111,14 @@ pub unsafe fn create(env: sys::napi_env) -> sys::napi_value {
         raw::set_named(env, object, name, function);
     }
     object
+}
+
+/// `{ readKey(key): number }`: a no-op that reads the key the way `get` does and returns its
+/// length. Benchmarks compare `get` against it.
+#[napi_derive::napi(
+    ts_return_type = "{ readKey(key: string): number; readKeyLatin1(key: string): number; mapGet(key: string): number; mapSet(key: string): number }"
+)]
+pub fn create_benchmark_floor(env: &Env) -> Result<Object<'_>> {
+    // SAFETY: called on the JS thread with its environment; the value is an object handle.
+    unsafe { Object::from_napi_value(env.raw(), create(env.raw())) }
 }

@@ -3,9 +3,11 @@
 //! - `local`: the local storage, as raw N-API callbacks (the hot path; see `raw`);
 //! - `bloom`: the `BloomFilter` class;
 //! - `metrics`: per-node counters;
-//! - `floor`: no-op calls that read a key exactly as `get` does, the benchmark's floor.
+//! - `floor` (feature `bench-floor`, benchmark builds only): no-op calls that read a key exactly as
+//!   `get` does, the benchmark's floor.
 
 mod bloom;
+#[cfg(feature = "bench-floor")]
 mod floor;
 mod local;
 mod metrics;
@@ -24,14 +26,4 @@ pub fn create_local_storage(env: &Env, policy: String, size: f64) -> Result<Obje
             .map_err(|message| Error::new(Status::InvalidArg, message))?;
         Object::from_napi_value(env.raw(), object)
     }
-}
-
-/// `{ readKey(key): number }`: a no-op that reads the key the way `get` does and returns its
-/// length. Benchmarks compare `get` against it.
-#[napi(
-    ts_return_type = "{ readKey(key: string): number; readKeyLatin1(key: string): number; mapGet(key: string): number; mapSet(key: string): number }"
-)]
-pub fn create_benchmark_floor(env: &Env) -> Result<Object<'_>> {
-    // SAFETY: as above.
-    unsafe { Object::from_napi_value(env.raw(), floor::create(env.raw())) }
 }

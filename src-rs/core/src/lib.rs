@@ -4,7 +4,9 @@
 //! - [`tinylfu`] / [`lru`]: eviction policies, with [`sketch`] and [`climber`] behind W-TinyLFU;
 //! - [`timer_wheel`]: proactive reclamation of expired entries;
 //! - [`bloom`]: the doorkeeper;
-//! - [`stats`]: storage counters and per-node metrics.
+//! - [`stats`]: storage counters and per-node metrics;
+//! - `replay` (feature `replay`): trace replay with exact LRU and optimal hit ratios, for the
+//!   hit-ratio tests, the replay example and the benchmarks.
 //!
 //! Nothing here knows about N-API; the binding crate maps these types to JS.
 
@@ -15,6 +17,7 @@ pub mod clock;
 pub mod key;
 pub mod list;
 pub mod lru;
+#[cfg(feature = "replay")]
 pub mod replay;
 pub mod sketch;
 pub mod stats;
