@@ -30,7 +30,7 @@ import KeyvMongo from '@keyv/mongo'
 import KeyvMysql from '@keyv/mysql'
 import KeyvPostgres from '@keyv/postgres'
 import KeyvRedis from '@keyv/redis'
-import { Redis } from 'ioredis'
+import { createClient, RESP_TYPES } from '@redis/client'
 import Keyv from 'keyv'
 import { MongoClient } from 'mongodb'
 import { createPool } from 'mysql2/promise'
@@ -202,18 +202,20 @@ interface Raw {
   drop(): Promise<void>
 }
 
+/** The driver the adapter uses (lib/storages/redis.ts), reading strings as Buffers as it does. */
 async function rawRedis(url: string): Promise<Raw> {
-  const client = new Redis(url, { lazyConnect: true })
+  const client = createClient({ url }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
   client.on('error', () => {})
   await client.connect()
+  const expiry = { expiration: { type: 'PX', value: TTL_MS } } as const
   return {
-    get: (key) => client.getBuffer(key),
-    set: (key, value) => client.set(key, value, 'PX', TTL_MS),
-    getMany: (keys) => client.mgetBuffer(...keys),
+    get: (key) => client.get(key),
+    set: (key, value) => client.set(key, value, expiry),
+    getMany: (keys) => client.mGet(keys),
     async dropTable() {},
     async drop() {
-      for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000))
-      await client.quit()
+      for (let i = 0; i < keys.length; i += 1000) await client.del(keys.slice(i, i + 1000))
+      await client.close()
     },
   }
 }

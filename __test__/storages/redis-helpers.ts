@@ -1,48 +1,65 @@
-// What the Redis tests need besides the adapter: counting what ioredis sends, and deleting this run's
-// keys afterwards.
+// What the Redis tests need besides the adapter: counting what the adapter's driver (node-redis)
+// writes to its sockets, and deleting this run's keys afterwards (through ioredis, a client the
+// adapter does not use).
 
-import { Cluster, Pipeline, Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { RUN } from './servers'
 
 export interface Sent {
-  /** Lower-case command names in the order ioredis wrote them to a socket. */
+  /** Lower-case command names in the order they were written to a socket. */
   readonly commands: string[]
-  /** Pipelines executed (each is one write and one read of all its replies). */
-  readonly pipelines: number
-  /** Distinct connections that carried a command. */
+  /** Socket writes that carried one of them (commands written together travel as one pipeline). */
+  readonly writes: number
+  /** Distinct connections that carried one of them. */
   readonly connections: number
 }
 
+/** node-redis's socket: each call of write() sends the encoded commands of one event-loop turn. */
+interface DriverSocket {
+  write(commands: Iterable<readonly (string | Buffer)[]>): void
+}
+const socketClass = require('@redis/client/dist/lib/client/socket').default as {
+  prototype: DriverSocket
+}
+
+/** The command name at the start of an encoded command: `*N\r\n$len\r\nNAME\r\n…`. */
+function commandName(encoded: readonly (string | Buffer)[]): string {
+  const head = String(encoded[0])
+  return /^\*\d+\r\n\$\d+\r\n([^\r]+)/.exec(head)?.[1]?.toLowerCase() ?? ''
+}
+
 /**
- * Runs `work` while counting the commands ioredis writes to node connections and the pipelines it
- * executes. Only `names` are counted, so background traffic (slot refreshes) cannot leak in. Run it
- * from serial tests: the counters see every client in this process.
+ * Runs `work` while counting the commands node-redis writes to its sockets and the writes that carry
+ * them. Only `names` are counted, so background traffic (slot discovery, pings) cannot leak in. Run
+ * it from serial tests: the counters see every client in this process.
  */
 export async function countSent(names: readonly string[], work: () => Promise<unknown>): Promise<Sent> {
   const commands: string[] = []
-  const connections = new Set<Redis>()
-  let pipelines = 0
-  const send = Redis.prototype.sendCommand
-  const exec = Pipeline.prototype.exec
-  Redis.prototype.sendCommand = function (this: Redis, ...args: Parameters<typeof send>) {
-    const name = args[0].name.toLowerCase()
-    if (names.includes(name)) {
-      commands.push(name)
+  const connections = new Set<DriverSocket>()
+  let writes = 0
+  const write = socketClass.prototype.write
+  socketClass.prototype.write = function (this: DriverSocket, batch) {
+    const encoded = [...batch]
+    let counted = false
+    for (const command of encoded) {
+      const name = commandName(command)
+      if (names.includes(name)) {
+        commands.push(name)
+        counted = true
+      }
+    }
+    if (counted) {
+      writes += 1
       connections.add(this)
     }
-    return send.apply(this, args)
-  }
-  Pipeline.prototype.exec = function (this: Pipeline, ...args: Parameters<typeof exec>) {
-    pipelines += 1
-    return exec.apply(this, args)
+    return write.call(this, encoded)
   }
   try {
     await work()
   } finally {
-    Redis.prototype.sendCommand = send
-    Pipeline.prototype.exec = exec
+    socketClass.prototype.write = write
   }
-  return { commands, pipelines, connections: connections.size }
+  return { commands, writes, connections: connections.size }
 }
 
 /** Deletes every key this run wrote (SCAN, bounded), on one server or every cluster master. */

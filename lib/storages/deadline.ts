@@ -2,8 +2,8 @@
 // at most `timeout` per tier instead of hanging it (the framework then reads the tier as a miss, or
 // absorbs the failed write, like any other storage error).
 //
-// Drivers have timeouts of their own, but each means something else (ioredis queues commands while
-// it reconnects, pg waits for a pool connection, then for the query…), and SQLite has none. One
+// Drivers have timeouts of their own, but each means something else (a Redis client queues commands
+// while it reconnects, pg waits for a pool connection, then for the query…), and SQLite has none. One
 // wrapper gives every backend the same bound. It does not use a setTimeout per call: every call of a
 // storage gets the same timeout, so deadlines fall due in the order calls start. A FIFO queue and
 // one timer, armed for the oldest pending call, cost a push per call instead of a timer allocation

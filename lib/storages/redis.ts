@@ -1,18 +1,23 @@
-// `redis://` and `rediss://` storage over ioredis, standalone or Redis Cluster (`cluster: true`).
+// `redis://` and `rediss://` storage over node-redis (`@redis/client`), standalone or Redis Cluster
+// (`cluster: true`).
+//
+// Why node-redis: it queues the commands of one event-loop turn and writes them to the socket in one
+// corked write, so concurrent calls pipeline by themselves, and it takes Buffer values without a
+// copy per argument; both matter on the hot paths (a get, the write-back after a load).
 //
 // Expiry is Redis's own (SET … PX), so there is nothing to clean up. Batches: getMany is one MGET and
-// setMany one pipeline (a single MSET when there is no TTL). A cluster refuses multi-key commands
-// across hash slots and ioredis sends a pipeline to one node only, so there a batch is split by slot
-// (one MGET/MSET/DEL per slot) and the slots by the node serving them: one pipeline per node, all
-// sent at once, so a batch still costs one round trip of wall time.
+// setMany one write of SET … PX commands (a single MSET when there is no TTL). A cluster refuses
+// multi-key commands across hash slots, so there a batch is split by slot (one MGET/MSET/DEL per
+// slot), all issued in the same turn: each node's commands leave in one write, and a batch still
+// costs one round trip of wall time.
 //
-// poolSize: ioredis multiplexes every command over one connection (one per node in a cluster) and
-// pipelines them, so one client is the default and usually enough. poolSize N opens N independent
-// clients and spreads calls round-robin over them, which helps only when large values make calls
-// queue behind each other on one socket.
+// poolSize: one client multiplexes every command over one connection (one per node in a cluster),
+// so one is the default and usually enough. poolSize N opens N independent clients and spreads calls
+// round-robin over them, which helps only when large values make calls queue behind each other on
+// one socket.
 
 import { createRequire } from 'node:module'
-import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis'
+import type { RedisClientOptions, RedisClusterOptions } from '@redis/client'
 import { InvalidArgumentError } from '../errors'
 import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
@@ -32,6 +37,10 @@ import {
  * of the SQL backends, so a key that fits one of these tiers fits the others.
  */
 const MAX_KEY_LENGTH = 512
+
+/** Reconnection backoff once a client has been connected: 50 ms more per attempt, at most 1 s. */
+const RECONNECT_STEP_MS = 50
+const RECONNECT_MAX_MS = 1_000
 
 export interface RedisStorageOptions {
   /** redis: treat the URL's host(s) as seed nodes of a Redis Cluster. */
@@ -53,25 +62,42 @@ const OPTIONS: OptionChecks<RedisStorageOptions> = {
   poolSize: integerOption('redis poolSize', 1, 64, 1),
 }
 
-type Client = Redis | Cluster
+/**
+ * The commands this adapter sends, as both a client and a cluster answer them once strings are read
+ * as Buffers. (The driver's own types are generic over modules, scripts and RESP versions; this is
+ * the part used here.)
+ */
+interface Commands {
+  get(key: string): Promise<Buffer | null>
+  mGet(keys: string[]): Promise<(Buffer | null)[]>
+  set(key: string, value: Buffer, options?: { expiration: { type: 'PX'; value: number } }): Promise<unknown>
+  mSet(entries: [string, Buffer][]): Promise<unknown>
+  del(keys: string | string[]): Promise<number>
+  info(section: string): Promise<Buffer | string>
+  close(): Promise<void>
+  destroy(): void
+  on(event: 'error', listener: (error: unknown) => void): unknown
+}
 
-// ioredis is an optional peer dependency: required when a storage connects, not when cacheme loads.
-function ioredis(): typeof import('ioredis') {
-  return require('ioredis')
+interface Client {
+  readonly commands: Commands
+  /** A Redis Cluster: multi-key commands go one hash slot at a time. */
+  readonly cluster: boolean
+}
+
+// node-redis is an optional peer dependency: required when a storage connects, not when cacheme loads.
+function nodeRedis(): typeof import('@redis/client') {
+  return require('@redis/client')
 }
 
 let keySlotOf: ((key: string) => number) | undefined
 /**
- * The hash-slot function ioredis itself routes with, loaded through ioredis so that it resolves even
+ * The hash-slot function node-redis itself routes with, loaded through it so that it resolves even
  * where dependencies are not hoisted.
  */
-function keySlot(key: string): number {
-  keySlotOf ??= createRequire(require.resolve('ioredis'))('cluster-key-slot') as (key: string) => number
+export function keySlot(key: string): number {
+  keySlotOf ??= createRequire(require.resolve('@redis/client'))('cluster-key-slot') as (key: string) => number
   return keySlotOf(key)
-}
-
-function isCluster(client: Client): client is Cluster {
-  return client.isCluster
 }
 
 function presentOrUndefined(value: Buffer | null): Buffer | undefined {
@@ -88,16 +114,18 @@ function setFailed(error: unknown): never {
 
 function ignoreReply(): void {}
 
-/** PX takes a positive integer. */
-function px(ttlMs: number): number {
-  return Math.max(1, Math.ceil(ttlMs))
+/** SET … PX takes a positive integer. */
+function px(ttlMs: number): { expiration: { type: 'PX'; value: number } } {
+  return { expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }
 }
 
 /**
- * Seed nodes and shared options of a cluster URL: `redis[s]://[user:pass@]host:port[,host:port…]`.
- * (ioredis parses standalone URLs itself, but a cluster takes a node list.)
+ * Seed nodes and credentials of a cluster URL: `redis[s]://[user:pass@]host:port[,host:port…]`.
+ * (node-redis takes one URL per node.)
  */
-function clusterConfig(url: string): { nodes: ClusterNode[]; redisOptions: RedisOptions } {
+function clusterConfig(
+  url: string,
+): Pick<RedisClusterOptions, 'rootNodes' | 'defaults'> & { readonly tls: boolean } {
   const match = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)(\/[^?#]*)?(?:[?#].*)?$/i.exec(url)
   if (match === null)
     throw new InvalidArgumentError('CACHEME_INVALID_ARGUMENT', `bad redis url ${redact(url)}`)
@@ -114,89 +142,95 @@ function clusterConfig(url: string): { nodes: ClusterNode[]; redisOptions: Redis
       'redis cluster has database 0 only; drop the /db path',
     )
   }
-  const nodes = hosts.split(',').map((host): ClusterNode => {
-    const parsed = new URL(`redis://${host}`)
-    return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }
-  })
-  const redisOptions: RedisOptions = {}
+  const rootNodes = hosts.split(',').map((host) => ({ url: `${scheme}://${host}` }))
+  const defaults: NonNullable<RedisClusterOptions['defaults']> = {}
   if (auth !== undefined) {
     const [user = '', password] = auth.split(':', 2) as [string, string?]
-    if (user !== '') redisOptions.username = decodeURIComponent(user)
-    if (password !== undefined) redisOptions.password = decodeURIComponent(password)
+    if (user !== '') defaults.username = decodeURIComponent(user)
+    if (password !== undefined) defaults.password = decodeURIComponent(password)
   }
-  if (scheme.toLowerCase() === 'rediss') redisOptions.tls = {}
-  return { nodes, redisOptions }
+  return { rootNodes, defaults, tls: scheme.toLowerCase() === 'rediss' }
+}
+
+/**
+ * Reconnects with a short backoff once connected; before that, the first failure ends the attempt
+ * (open() reports it instead of retrying forever).
+ */
+function reconnectAfter(connected: () => boolean) {
+  return (retries: number, cause: Error): number | Error =>
+    connected() ? Math.min(RECONNECT_MAX_MS, (retries + 1) * RECONNECT_STEP_MS) : cause
 }
 
 async function connect(url: string, cluster: boolean): Promise<Client> {
+  let connected = false
   let lastError: unknown
-  let client: Client
-  const driver = ioredis()
+  const driver = nodeRedis()
+  const buffers = { [driver.RESP_TYPES.BLOB_STRING]: Buffer } as const
+  let commands: Commands
   if (cluster) {
-    const { nodes, redisOptions } = clusterConfig(url)
-    client = new driver.Cluster(nodes, { lazyConnect: true, redisOptions })
+    const { rootNodes, defaults, tls } = clusterConfig(url)
+    const reconnectStrategy = reconnectAfter(() => connected)
+    const options: RedisClusterOptions = {
+      rootNodes,
+      defaults: {
+        ...defaults,
+        disableOfflineQueue: true,
+        // Nodes found through the seeds are reached the way the seeds are.
+        socket: tls ? { tls: true, reconnectStrategy } : { reconnectStrategy },
+      },
+    }
+    commands = driver.createCluster(options).withTypeMapping(buffers) as unknown as Commands
   } else {
-    // No offline queue: while ioredis reconnects, a command fails at once (the tier reads as a miss)
-    // instead of waiting out the storage timeout, and no write queued during an outage lands after
-    // a later invalidate once the server is back.
-    client = new driver.Redis(url, { lazyConnect: true, enableOfflineQueue: false })
+    // No offline queue: while the client reconnects, a command fails at once (the tier reads as a
+    // miss) instead of waiting out the storage timeout, and no write queued during an outage lands
+    // after a later invalidate once the server is back.
+    const options: RedisClientOptions = {
+      url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: reconnectAfter(() => connected) },
+    }
+    commands = driver.createClient(options).withTypeMapping(buffers) as unknown as Commands
   }
-  // Without a listener ioredis prints every connection error; failed commands reject on their own.
-  client.on('error', (error: unknown) => {
+  // Without a listener the driver throws every connection error; failed commands reject on their own.
+  commands.on('error', (error: unknown) => {
     lastError = error
   })
   try {
-    await client.connect()
+    await (commands as unknown as { connect(): Promise<unknown> }).connect()
+    connected = true
     // A cluster node answers standalone commands until a batch crosses slots: refuse it up front.
-    const info = await client.info('cluster')
-    const clusterEnabled = /cluster_enabled:1/.test(info)
-    if (clusterEnabled && !cluster) throw new Error('the server is a Redis Cluster node: pass cluster: true')
-    if (!clusterEnabled && cluster)
-      throw new Error('cluster: true, but the server is not a Redis Cluster node')
-    // ioredis connects to each node on first use: reach every master now, so that a dead one fails
-    // open and the first batch pays no connection setup.
-    if (isCluster(client)) await Promise.all(client.nodes('master').map((node) => node.ping()))
-    return client
+    if (!cluster) {
+      const info = String(await commands.info('cluster'))
+      if (/cluster_enabled:1/.test(info))
+        throw new Error('the server is a Redis Cluster node: pass cluster: true')
+    }
+    return { commands, cluster }
   } catch (error) {
-    client.disconnect()
+    discard(commands)
     const first = error instanceof Error ? error.message : String(error)
-    // A cluster's "Failed to refresh slots cache" keeps the node's own answer in lastNodeError.
-    const nodeError = (lastError as { lastNodeError?: unknown } | undefined)?.lastNodeError ?? lastError
-    const last = nodeError instanceof Error ? nodeError.message : undefined
+    const last = lastError instanceof Error ? lastError.message : undefined
     const reason = last === undefined || last === first ? first : `${first} (${last})`
     throw storageError('redis', `cannot connect to ${redact(url)}: ${reason}`, error)
   }
 }
 
-/**
- * Indexes of `keys` grouped as a cluster pipeline needs them: by the nodes serving the slot (one
- * pipeline each), then by slot (one multi-key command each).
- */
-function groupForCluster(cluster: Cluster, keys: readonly string[]): number[][][] {
-  const byNode = new Map<string, Map<number, number[]>>()
-  keys.forEach((key, index) => {
-    const slot = keySlot(key)
-    // Unknown owner (slots not loaded): a group of its own; ioredis then routes the pipeline itself.
-    const node = cluster.slots[slot]?.join(';') ?? `slot ${slot}`
-    let slots = byNode.get(node)
-    if (slots === undefined) {
-      slots = new Map()
-      byNode.set(node, slots)
-    }
-    const indexes = slots.get(slot)
-    if (indexes === undefined) slots.set(slot, [index])
-    else indexes.push(index)
-  })
-  return [...byNode.values()].map((slots) => [...slots.values()])
+/** Drops a client's sockets; one that failed to connect is closed already. */
+function discard(commands: Commands): void {
+  try {
+    commands.destroy()
+  } catch {}
 }
 
-/** Runs a pipeline, throwing the first command error. */
-async function run(pipeline: ReturnType<Client['pipeline']>): Promise<unknown[]> {
-  const results = (await pipeline.exec()) ?? []
-  return results.map(([error, value]) => {
-    if (error) throw error
-    return value
+/** Indexes of `keys` grouped by hash slot (one multi-key command each in a cluster). */
+function groupBySlot(keys: readonly string[]): number[][] {
+  const bySlot = new Map<number, number[]>()
+  keys.forEach((key, index) => {
+    const slot = keySlot(key)
+    const indexes = bySlot.get(slot)
+    if (indexes === undefined) bySlot.set(slot, [index])
+    else indexes.push(index)
   })
+  return [...bySlot.values()]
 }
 
 export class RedisStorage implements RemoteStorage {
@@ -216,7 +250,7 @@ export class RedisStorage implements RemoteStorage {
     const clients = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
     const failed = opened.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed !== undefined) {
-      for (const client of clients) client.disconnect()
+      for (const client of clients) discard(client.commands)
       throw failed.reason
     }
     return new RedisStorage(clients)
@@ -225,30 +259,25 @@ export class RedisStorage implements RemoteStorage {
   // Not async: one derived promise instead of an async frame awaiting the driver's, on every get.
   get(key: string): Promise<Buffer | undefined> {
     if (this.#closed) return Promise.reject(closedError('redis'))
-    return this.#client().getBuffer(key).then(presentOrUndefined, getFailed)
+    return this.#client().commands.get(key).then(presentOrUndefined, getFailed)
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return []
-    const client = this.#client()
+    const { commands, cluster } = this.#client()
     try {
-      if (!isCluster(client)) {
+      if (!cluster) {
         // MGET's reply array is ours: mark its misses in place rather than copying it.
-        const values: (Buffer | null | undefined)[] = await client.mgetBuffer(...keys)
+        const values: (Buffer | null | undefined)[] = await commands.mGet(keys as string[])
         for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = undefined
         return values as (Buffer | undefined)[]
       }
       const values = new Array<Buffer | undefined>(keys.length).fill(undefined)
       await Promise.all(
-        groupForCluster(client, keys).map(async (slots) => {
-          const pipeline = client.pipeline()
-          for (const indexes of slots) pipeline.mgetBuffer(...indexes.map((i) => keys[i] as string))
-          const replies = (await run(pipeline)) as (Buffer | null)[][]
-          slots.forEach((indexes, group) => {
-            const reply = replies[group] as (Buffer | null)[]
-            indexes.forEach((index, position) => {
-              values[index] = reply[position] ?? undefined
-            })
+        groupBySlot(keys).map(async (indexes) => {
+          const reply = await commands.mGet(indexes.map((i) => keys[i] as string))
+          indexes.forEach((index, position) => {
+            values[index] = reply[position] ?? undefined
           })
         }),
       )
@@ -261,40 +290,29 @@ export class RedisStorage implements RemoteStorage {
   // Not async, like get.
   set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
     if (this.#closed) return Promise.reject(closedError('redis'))
-    const client = this.#client()
-    const reply = ttlMs === null ? client.set(key, value) : client.set(key, value, 'PX', px(ttlMs))
+    const { commands } = this.#client()
+    const reply = ttlMs === null ? commands.set(key, value) : commands.set(key, value, px(ttlMs))
     return reply.then(ignoreReply, setFailed)
   }
 
   async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
     if (entries.length === 0) return
-    const client = this.#client()
-    // Entries of one slot, in order: MSET pairs without a TTL, else one SET … PX each.
-    const write = (pipeline: ReturnType<Client['pipeline']>, slotEntries: readonly RemoteEntry[]) => {
-      if (ttlMs === null) pipeline.mset(...slotEntries.flat())
-      else for (const [key, value] of slotEntries) pipeline.set(key, value, 'PX', px(ttlMs))
+    const { commands, cluster } = this.#client()
+    // Entries of one slot (or of a standalone server): one MSET without a TTL, else one SET … PX each.
+    // Every command is issued in this turn, so the driver writes them together.
+    const write = (slotEntries: RemoteEntry[]): Promise<unknown> => {
+      if (ttlMs === null) return commands.mSet(slotEntries as [string, Buffer][])
+      const expiry = px(ttlMs)
+      return Promise.all(slotEntries.map(([key, value]) => commands.set(key, value, expiry)))
     }
     try {
-      if (!isCluster(client)) {
-        if (ttlMs === null) await client.mset(...entries.flat())
-        else {
-          const pipeline = client.pipeline()
-          write(pipeline, entries)
-          await run(pipeline)
-        }
+      if (!cluster) {
+        await write(entries as RemoteEntry[])
         return
       }
       const keys = entries.map((entry) => entry[0])
       await Promise.all(
-        groupForCluster(client, keys).map(async (slots) => {
-          const pipeline = client.pipeline()
-          for (const indexes of slots)
-            write(
-              pipeline,
-              indexes.map((i) => entries[i] as RemoteEntry),
-            )
-          await run(pipeline)
-        }),
+        groupBySlot(keys).map((indexes) => write(indexes.map((i) => entries[i] as RemoteEntry))),
       )
     } catch (error) {
       throw failure('redis', 'batch SET', error)
@@ -302,9 +320,9 @@ export class RedisStorage implements RemoteStorage {
   }
 
   async remove(key: string): Promise<void> {
-    const client = this.#client()
+    const { commands } = this.#client()
     try {
-      await client.del(key)
+      await commands.del(key)
     } catch (error) {
       throw failure('redis', 'DEL', error)
     }
@@ -312,18 +330,14 @@ export class RedisStorage implements RemoteStorage {
 
   async removeMany(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return
-    const client = this.#client()
+    const { commands, cluster } = this.#client()
     try {
-      if (!isCluster(client)) {
-        await client.del(...keys)
+      if (!cluster) {
+        await commands.del(keys as string[])
         return
       }
       await Promise.all(
-        groupForCluster(client, keys).map(async (slots) => {
-          const pipeline = client.pipeline()
-          for (const indexes of slots) pipeline.del(...indexes.map((i) => keys[i] as string))
-          await run(pipeline)
-        }),
+        groupBySlot(keys).map((indexes) => commands.del(indexes.map((i) => keys[i] as string))),
       )
     } catch (error) {
       throw failure('redis', 'DEL', error)
@@ -334,9 +348,9 @@ export class RedisStorage implements RemoteStorage {
     if (this.#closed) return
     this.#closed = true
     await Promise.all(
-      this.#clients.map(async (client) => {
-        // QUIT waits for replies still due; a client that lost its server just drops the socket.
-        await client.quit().catch(() => client.disconnect())
+      this.#clients.map(async ({ commands }) => {
+        // close() waits for replies still due; a client that lost its server just drops the socket.
+        await commands.close().catch(() => discard(commands))
       }),
     )
   }
@@ -361,7 +375,7 @@ export const redisBackend: RemoteBackend<RedisStorageOptions> = {
   name: 'redis',
   schemes: ['redis', 'rediss'],
   options: OPTIONS,
-  driver: { package: 'ioredis', install: 'npm install ioredis' },
+  driver: { package: '@redis/client', install: 'npm install @redis/client' },
   // Entries expire in Redis itself (SET … PX).
   cleanup: 'none',
   maxKeyLength: MAX_KEY_LENGTH,
