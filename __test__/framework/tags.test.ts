@@ -1,8 +1,12 @@
 // Tags and invalidateAll: entries of an invalidated tag (or class) are misses in every tier, also for
 // a process that holds no copy of the records and reads only the shared tier; a load that started
 // before the invalidation writes nothing that reads as valid; old frames keep reading; garbage under
-// a record key is ignored and counted; bad tags are typed errors. Over SQLite, Redis and PostgreSQL.
+// a record key is ignored and counted; bad tags are typed errors; records expire after the longest
+// TTL of the classes that keep them. Over SQLite, Redis, Redis Cluster, PostgreSQL, MySQL and MongoDB.
 
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import test from 'ava'
 import { Redis } from 'ioredis'
 import {
@@ -46,13 +50,13 @@ function freshProcess(): void {
   local.local?.clear()
 }
 
-function tagged(storage: string, name = unique(`tg${RUN}`)) {
+function tagged(storage: string, name = unique(`tg${RUN}`), ttl = 60_000) {
   const counter = { loads: 0 }
   let pending: ReturnType<typeof deferred<string>> | undefined
   class Member extends Node<string> {
     static meta = {
       version: 'v1',
-      caches: [new Cache({ storage: 'local', ttl: 60_000 }), new Cache({ storage, ttl: 60_000 })],
+      caches: [new Cache({ storage: 'local', ttl }), new Cache({ storage, ttl })],
     }
     constructor(
       readonly id: number,
@@ -164,9 +168,61 @@ function suite(backend: string, storage: () => string): void {
 
 suite('sqlite', () => 'sqlite')
 
+/** Records of classes whose longest TTL is RECORD_TTL live that long (with a margin for a slow host). */
+const RECORD_TTL = 3_000
+
+/**
+ * In a process of its own (so that no class of this file lengthens the records' TTL, and no other
+ * storage over the same server writes the same record): a class with a RECORD_TTL tier, an
+ * invalidateTags, then whether the record was written and whether it is gone after its TTL.
+ */
+function expiring(backend: string, options: Record<string, unknown>): void {
+  test(`${backend}: tag records expire after the longest TTL of the classes that keep them there`, async (t) => {
+    const tag = `expiring:${backend}:${RUN}`
+    const file = dir.file(`expiring-${backend}.js`)
+    writeFileSync(
+      file,
+      `const c = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'index.js'))})
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+class Member extends c.Node {
+  key() { return ${JSON.stringify(`expiring:${RUN}`)} }
+  tags() { return [${JSON.stringify(tag)}] }
+  async load() { return 1 }
+}
+Member.meta = { version: 'v1', caches: [new c.Cache({ storage: 'remote', ttl: ${RECORD_TTL} })] }
+;(async () => {
+  const storage = new c.Storage(${JSON.stringify(options)})
+  await c.registerStorage('remote', storage)
+  await c.get(new Member())
+  await c.invalidateTags([${JSON.stringify(tag)}])
+  const record = () => storage.bounded.get(${JSON.stringify(`cacheme:__tag:${tag}`)})
+  const written = (await record()) !== undefined
+  let gone = false
+  for (const end = Date.now() + ${RECORD_TTL * 3}; !gone && Date.now() < end; await sleep(100)) {
+    gone = (await record()) === undefined
+  }
+  console.log(JSON.stringify({ written, gone }))
+  await c.close()
+})()
+`,
+    )
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [file], { timeout: 30_000 }, (error, out, err) =>
+        error === null ? resolve(out) : reject(new Error(`${error.message}\n${err}`)),
+      )
+    })
+    t.deepEqual(JSON.parse(stdout), { written: true, gone: true })
+  })
+}
+
+expiring('sqlite', { url: `sqlite://${dir.file('expiring.db')}` })
+
 for (const [backend, url, options] of [
   ['redis', URLS.redis, {}],
+  ['redis-cluster', URLS.redisCluster, { cluster: true }],
   ['postgresql', URLS.postgresql, { table: freshName('tags') }],
+  ['mysql', URLS.mysql, { table: freshName('tags') }],
+  ['mongodb', URLS.mongodb, { collection: freshName('tags') }],
 ] as const) {
   withServer(backend, url, () => {
     const name = `${backend}-tags-${RUN}`
@@ -174,28 +230,26 @@ for (const [backend, url, options] of [
       await registerStorage(name, new Storage({ url, ...options }))
     })
     suite(backend, () => name)
+    expiring(backend, { url, ...options })
   })
 }
 
 withServer('redis', URLS.redis, () => {
-  test.serial(
-    'redis: tag records expire after the longest TTL of the classes that keep them there',
-    async (t) => {
-      const name = `redis-ttl-${RUN}`
-      await registerStorage(name, new Storage({ url: URLS.redis }))
-      const { Member } = tagged(name)
-      await get(new Member(1, 'x'))
-      const tag = unique(`expiring${RUN}`)
-      await invalidateTags([tag])
-      const redis = new Redis(URLS.redis)
-      try {
-        const ttl = await redis.pttl(`cacheme:__tag:${tag}`)
-        t.true(ttl > 0 && ttl <= 60_000, `PTTL ${ttl}`)
-      } finally {
-        redis.disconnect()
-      }
-    },
-  )
+  test.serial("redis: a tag record carries its TTL as the key's PTTL", async (t) => {
+    const name = `redis-ttl-${RUN}`
+    await registerStorage(name, new Storage({ url: URLS.redis }))
+    const { Member } = tagged(name)
+    await get(new Member(1, 'x'))
+    const tag = unique(`expiring${RUN}`)
+    await invalidateTags([tag])
+    const redis = new Redis(URLS.redis)
+    try {
+      const ttl = await redis.pttl(`cacheme:__tag:${tag}`)
+      t.true(ttl > 0 && ttl <= 60_000, `PTTL ${ttl}`)
+    } finally {
+      redis.disconnect()
+    }
+  })
 })
 
 test.serial('old frames still read for a tagged class, until its class is invalidated', async (t) => {
