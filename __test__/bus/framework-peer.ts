@@ -3,7 +3,8 @@
 // command gets one reply. argv: a WorkerConfig as JSON.
 //
 // The source of truth is a directory of files (one per item, written by the test), so every process
-// loads the same value and a test changes "the database" by writing a file.
+// loads the same value and a test changes "the database" by writing a file. Two node classes read it:
+// items, and tagged items (same tiers, tagged `team:{id / 100}`) for the tag and invalidateAll tests.
 //
 // With `holdable`, the shared tier is a RemoteStorage wrapping a real Redis adapter that can hold one
 // read after Redis has answered it: the test then decides when that (by then old) answer reaches the
@@ -20,6 +21,8 @@ import {
   get,
   getAll,
   invalidate,
+  invalidateAll,
+  invalidateTags,
   Node,
   onError,
   type RemoteEntry,
@@ -43,13 +46,18 @@ export interface WorkerConfig {
   readonly holdable?: boolean
 }
 
+/** Which node class a command reads: items, or tagged items. */
+export type Kind = 'item' | 'tagged'
+
 export type Command =
-  | { readonly op: 'get'; readonly id: number }
-  | { readonly op: 'getAll'; readonly ids: readonly number[] }
+  | { readonly op: 'get'; readonly id: number; readonly kind?: Kind }
+  | { readonly op: 'getAll'; readonly ids: readonly number[]; readonly kind?: Kind }
   | { readonly op: 'refresh'; readonly ids: readonly number[] }
   | { readonly op: 'invalidate'; readonly id: number }
+  | { readonly op: 'invalidateTags'; readonly tags: readonly string[] }
+  | { readonly op: 'invalidateAll'; readonly kind: Kind }
   /** What the local tier holds for each id (null: nothing), without touching recency. */
-  | { readonly op: 'local'; readonly ids: readonly number[] }
+  | { readonly op: 'local'; readonly ids: readonly number[]; readonly kind?: Kind }
   | { readonly op: 'stats' }
   /** Arms the hold for the next shared-tier read of `id`; replies once Redis has answered that read. */
   | { readonly op: 'hold'; readonly id: number }
@@ -59,7 +67,7 @@ export type Command =
    * Starts reading `ids` in a loop (one get per id per turn) until stopTraffic; each turn also reads
    * one id never read before, which no local tier can answer.
    */
-  | { readonly op: 'traffic'; readonly ids: readonly number[] }
+  | { readonly op: 'traffic'; readonly ids: readonly number[]; readonly kind?: Kind }
   | { readonly op: 'stopTraffic' }
   | { readonly op: 'close' }
 
@@ -83,27 +91,51 @@ export type Request = Command & { readonly seq: number }
 
 const config = JSON.parse(process.argv[2] as string) as WorkerConfig
 
-class ItemNode extends Node<string> {
-  static meta = {
-    version: 'v1',
-    caches: [new Cache({ storage: 'local', ttl: 600_000 }), new Cache({ storage: 'shared', ttl: 600_000 })],
+async function loadItem(id: number): Promise<string> {
+  try {
+    return readFileSync(join(config.sourceDir, String(id)), 'utf8')
+  } catch {
+    return 'none'
   }
+}
+
+const tiers = () => [
+  new Cache({ storage: 'local', ttl: 600_000 }),
+  new Cache({ storage: 'shared', ttl: 600_000 }),
+]
+
+class ItemNode extends Node<string> {
+  static meta = { version: 'v1', caches: tiers() }
   constructor(readonly id: number) {
     super()
   }
   key() {
     return `item:${this.id}`
   }
-  async load() {
-    try {
-      return readFileSync(join(config.sourceDir, String(this.id)), 'utf8')
-    } catch {
-      return 'none'
-    }
+  load() {
+    return loadItem(this.id)
   }
 }
 
-const storedKey = (id: number) => `${config.prefix}:item:${id}:v1`
+class TaggedNode extends Node<string> {
+  static meta = { version: 'v1', caches: tiers() }
+  constructor(readonly id: number) {
+    super()
+  }
+  key() {
+    return `tagged:${this.id}`
+  }
+  override tags() {
+    return [`team:${Math.floor(this.id / 100)}`]
+  }
+  load() {
+    return loadItem(this.id)
+  }
+}
+
+const nodeOf = (id: number, kind: Kind = 'item') => (kind === 'item' ? new ItemNode(id) : new TaggedNode(id))
+
+const storedKey = (id: number, kind: Kind = 'item') => `${config.prefix}:${nodeOf(id, kind).key()}:v1`
 
 /** A Redis adapter whose next read of one key can be held after Redis answered it. */
 class HoldingStorage implements RemoteStorage {
@@ -168,7 +200,7 @@ let holding: HoldingStorage | undefined
 let local: Storage | undefined
 let traffic: { running: boolean; done: Promise<Traffic> } | undefined
 
-async function readLoop(ids: readonly number[], state: { running: boolean }): Promise<Traffic> {
+async function readLoop(ids: readonly number[], kind: Kind, state: { running: boolean }): Promise<Traffic> {
   let ok = 0
   let failed = 0
   const errors: string[] = []
@@ -177,7 +209,7 @@ async function readLoop(ids: readonly number[], state: { running: boolean }): Pr
     fresh += 1
     for (const id of [...ids, fresh]) {
       try {
-        await get(new ItemNode(id))
+        await get(nodeOf(id, kind))
         ok += 1
       } catch (error) {
         failed += 1
@@ -193,17 +225,27 @@ async function readLoop(ids: readonly number[], state: { running: boolean }): Pr
 async function run(command: Command): Promise<unknown> {
   switch (command.op) {
     case 'get':
-      return get(new ItemNode(command.id))
+      return get(nodeOf(command.id, command.kind))
     case 'getAll':
-      return getAll(command.ids.map((id) => new ItemNode(id)))
+      return command.kind === 'tagged'
+        ? getAll(command.ids.map((id) => new TaggedNode(id)))
+        : getAll(command.ids.map((id) => new ItemNode(id)))
     case 'refresh':
       return Promise.all(command.ids.map((id) => refresh(new ItemNode(id))))
     case 'invalidate':
       return invalidate(new ItemNode(command.id))
+    case 'invalidateTags':
+      return invalidateTags(command.tags)
+    case 'invalidateAll':
+      return invalidateAll(command.kind === 'item' ? ItemNode : TaggedNode)
     case 'local':
       return command.ids.map((id) => {
         const store = local?.local
-        return store?.has(storedKey(id)) ? store.get(storedKey(id)) : null
+        const key = storedKey(id, command.kind)
+        if (!store?.has(key)) return null
+        // Classes with tags, or invalidated as a whole, keep their local entries stamped (tiers/local.ts).
+        const held = store.get(key)
+        return typeof held === 'object' && held !== null ? (held as { stored: unknown }).stored : held
       })
     case 'stats':
       return { bus: busStats(), reports: { ...reports } } satisfies WorkerStats
@@ -215,7 +257,7 @@ async function run(command: Command): Promise<unknown> {
       return undefined
     case 'traffic': {
       const state = { running: true, done: Promise.resolve<Traffic>({ ok: 0, failed: 0, errors: [] }) }
-      state.done = readLoop(command.ids, state)
+      state.done = readLoop(command.ids, command.kind ?? 'item', state)
       traffic = state
       return undefined
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import type { BusStats } from '../../lib'
 import { RUN } from '../storages/servers'
-import type { Command, Reply, Traffic, WorkerConfig, WorkerStats } from './framework-peer'
+import type { Command, Kind, Reply, Traffic, WorkerConfig, WorkerStats } from './framework-peer'
 import { until } from './helpers'
 
 /** How long one command may take before the test fails naming it (a held read is released sooner). */
@@ -53,12 +53,12 @@ export class Worker {
     return reply as Promise<T>
   }
 
-  get(id: number): Promise<string> {
-    return this.call({ op: 'get', id })
+  get(id: number, kind: Kind = 'item'): Promise<string> {
+    return this.call({ op: 'get', id, kind })
   }
 
-  getAll(ids: readonly number[]): Promise<string[]> {
-    return this.call({ op: 'getAll', ids })
+  getAll(ids: readonly number[], kind: Kind = 'item'): Promise<string[]> {
+    return this.call({ op: 'getAll', ids, kind })
   }
 
   refresh(...ids: number[]): Promise<void> {
@@ -69,8 +69,21 @@ export class Worker {
     return this.call({ op: 'invalidate', id })
   }
 
+  invalidateTags(...tags: string[]): Promise<void> {
+    return this.call({ op: 'invalidateTags', tags })
+  }
+
+  invalidateAll(kind: Kind): Promise<void> {
+    return this.call({ op: 'invalidateAll', kind })
+  }
+
   local(...ids: number[]): Promise<(string | null)[]> {
     return this.call({ op: 'local', ids })
+  }
+
+  /** What the local tier holds for each tagged id (null: nothing). */
+  localTagged(...ids: number[]): Promise<(string | null)[]> {
+    return this.call({ op: 'local', ids, kind: 'tagged' })
   }
 
   async bus(): Promise<BusStats> {
@@ -83,8 +96,8 @@ export class Worker {
     return this.call<WorkerStats>({ op: 'stats' }).then((stats) => stats.reports)
   }
 
-  traffic(ids: readonly number[]): Promise<void> {
-    return this.call({ op: 'traffic', ids })
+  traffic(ids: readonly number[], kind: Kind = 'item'): Promise<void> {
+    return this.call({ op: 'traffic', ids, kind })
   }
 
   stopTraffic(): Promise<Traffic> {
