@@ -2,7 +2,8 @@
 // a process that holds no copy of the records and reads only the shared tier; a load that started
 // before the invalidation writes nothing that reads as valid; old frames keep reading; garbage under
 // a record key is ignored and counted; bad tags are typed errors; records expire after the longest
-// TTL of the classes that keep them. Over SQLite, Redis, Redis Cluster, PostgreSQL, MySQL and MongoDB.
+// TTL of the classes that keep them, and a process's copies of them are bounded. Over SQLite, Redis,
+// Redis Cluster, PostgreSQL, MySQL and MongoDB.
 
 import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -25,9 +26,10 @@ import {
 } from '../../lib'
 import { frame } from '../../lib/serializers/frame'
 import { MsgPackSerializer } from '../../lib/serializers/msgpack'
-import { activeStores } from '../../lib/tiers/tags'
+import type { RemoteStorage } from '../../lib/storages/remote'
+import { activeStores, KNOWN_LIMIT, RECHECK_MS, TagRecords } from '../../lib/tiers/tags'
 import { freshName, RUN, URLS, withServer } from '../storages/servers'
-import { deferred, tempDir, unique } from './helpers'
+import { deferred, sleep, tempDir, unique } from './helpers'
 
 const dir = tempDir()
 const local = new Storage({ url: 'local://tlfu', size: 10_000 })
@@ -319,4 +321,33 @@ test.serial('a class with no shared tier keeps its records in the process', asyn
   await invalidateTags([`only:${name}`])
   t.is(await get(new Only()), 2)
   t.is(await get(new Only()), 2)
+})
+
+test('past KNOWN_LIMIT copies of records, a process drops those due for a re-read and keeps the rest', async (t) => {
+  const empty: RemoteStorage = {
+    maxKeyLength: 1_000,
+    get: async () => undefined,
+    getMany: async (keys) => keys.map(() => undefined),
+    set: async () => {},
+    setMany: async () => {},
+    remove: async () => {},
+    close: async () => {},
+  }
+  const records = new TagRecords('copies', empty)
+  const counts = { name: 'Copies', decodeErrors: 0, storageErrors: 0 }
+  const read = async (from: number, count: number) => {
+    for (let at = from; at < from + count; at += 1_000) {
+      await records.fetch(
+        Array.from({ length: Math.min(1_000, from + count - at) }, (_, i) => `k${at + i}`),
+        counts,
+      )
+    }
+  }
+  await read(0, KNOWN_LIMIT + 10)
+  t.is(records.size, KNOWN_LIMIT + 10, 'copies read within one re-check interval are all kept')
+  await sleep(RECHECK_MS + 100)
+  await read(KNOWN_LIMIT + 10, KNOWN_LIMIT)
+  t.true(records.size <= KNOWN_LIMIT, `${records.size} copies`)
+  t.is(records.at('k0', Date.now(), counts), undefined, 'an old copy is dropped')
+  t.is(records.at(`k${2 * KNOWN_LIMIT}`, Date.now(), counts), 0, 'a recent one is kept')
 })

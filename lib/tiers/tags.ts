@@ -14,7 +14,9 @@
 // publishes the record keys and other processes drop their copies (coherence.ts), so a copy is
 // re-read only after a long bound; without one, a copy older than RECHECK_MS is re-read in the
 // background while it keeps answering. A read that needs a record this process does not hold is a
-// miss in a local tier (the record is fetched meanwhile) and waits for it in a shared tier.
+// miss in a local tier (the record is fetched meanwhile) and waits for it in a shared tier. Copies
+// are bounded: past KNOWN_LIMIT of them, those due for a re-read are dropped (a copy is only ever a
+// shortcut to the store, so dropping one costs one fetch, never a wrong answer).
 //
 // The tag store down. A fetch that fails drops the copies it was to renew: until the store answers
 // again, entries carrying those tags are misses (reads load), so that no entry written before an
@@ -34,6 +36,10 @@ import { announcer } from './announce'
 export const RECHECK_MS = 1_000
 /** The same with a bus, which drops copies as records change: a bound against lost messages. */
 export const RECHECK_WITH_BUS_MS = 60_000
+/** How many copies of a store's records a process keeps before dropping those due for a re-read. */
+export const KNOWN_LIMIT = 10_000
+
+const recheckMs = () => (announcer === undefined ? RECHECK_MS : RECHECK_WITH_BUS_MS)
 
 interface Known {
   /** When the tag was last invalidated (0: never, as far as the store says). */
@@ -46,6 +52,8 @@ interface Known {
 export class TagRecords {
   readonly #known = new Map<string, Known>()
   readonly #fetching = new Map<string, Promise<void>>()
+  /** The size at which copies are swept next: raised when a sweep leaves many (all still current). */
+  #sweepAt = KNOWN_LIMIT
 
   constructor(
     readonly name: string,
@@ -62,8 +70,7 @@ export class TagRecords {
     const known = this.#known.get(key)
     if (this.storage === undefined) return known?.at ?? 0
     if (known === undefined) return undefined
-    if (now - known.checked > (announcer === undefined ? RECHECK_MS : RECHECK_WITH_BUS_MS))
-      void this.fetch([key], counts)
+    if (now - known.checked > recheckMs()) void this.fetch([key], counts)
     return known.at
   }
 
@@ -106,11 +113,27 @@ export class TagRecords {
     return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(ignore)
   }
 
+  /** How many copies this process holds. */
+  get size(): number {
+    return this.#known.size
+  }
+
   /** Keeps a copy read at `checked`, unless a newer invalidation is already known. */
   #settle(key: string, at: number, checked: number): void {
     const known = this.#known.get(key)
     if (known === undefined || known.at <= at) this.#known.set(key, { at, checked })
     else known.checked = checked
+    if (known === undefined && this.storage !== undefined && this.#known.size > this.#sweepAt) this.#sweep()
+  }
+
+  /**
+   * Drops the copies due for a re-read. The next sweep waits until the map has doubled, so that
+   * copies all read within one interval cost one pass per doubling, not one per new copy.
+   */
+  #sweep(): void {
+    const due = Date.now() - recheckMs()
+    for (const [key, known] of this.#known) if (known.checked < due) this.#known.delete(key)
+    this.#sweepAt = Math.max(KNOWN_LIMIT, 2 * this.#known.size)
   }
 
   /** Records that the tags of `keys` were invalidated at `at`: known here at once, then stored. */
