@@ -15,8 +15,9 @@
 // re-read only after a long bound; without one, a copy older than RECHECK_MS is re-read in the
 // background while it keeps answering. A read that needs a record this process does not hold is a
 // miss in a local tier (the record is fetched meanwhile) and waits for it in a shared tier. Copies
-// are bounded: past KNOWN_LIMIT of them, those due for a re-read are dropped (a copy is only ever a
-// shortcut to the store, so dropping one costs one fetch, never a wrong answer).
+// are bounded: past KNOWN_LIMIT of them, those due for a re-read are dropped. A copy is only a
+// shortcut to the store, so dropping one costs one local miss, never a wrong answer; the limit is
+// high enough that a process reading fewer distinct tags than that never pays it.
 //
 // The tag store down. A fetch that fails drops the copies it was to renew: until the store answers
 // again, entries carrying those tags are misses (reads load), so that no entry written before an
@@ -37,7 +38,7 @@ export const RECHECK_MS = 1_000
 /** The same with a bus, which drops copies as records change: a bound against lost messages. */
 export const RECHECK_WITH_BUS_MS = 60_000
 /** How many copies of a store's records a process keeps before dropping those due for a re-read. */
-export const KNOWN_LIMIT = 10_000
+export const KNOWN_LIMIT = 100_000
 
 const recheckMs = () => (announcer === undefined ? RECHECK_MS : RECHECK_WITH_BUS_MS)
 
