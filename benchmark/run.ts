@@ -33,6 +33,7 @@ const SECTIONS: Section[] = [
   { name: 'stale', script: 'stale.js' },
   { name: 'bus', script: 'bus.js' },
   { name: 'telemetry', script: 'telemetry.js' },
+  { name: 'tags', script: 'tags.js' },
 ]
 
 const quick = process.argv.includes('--quick')
