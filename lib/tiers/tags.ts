@@ -53,6 +53,8 @@ interface Known {
 export class TagRecords {
   readonly #known = new Map<string, Known>()
   readonly #fetching = new Map<string, Promise<void>>()
+  /** Copies due for a re-read, fetched together at the event loop's next turn (#recheck). */
+  #due: string[] = []
   /** The size at which copies are swept next: raised when a sweep leaves many (all still current). */
   #sweepAt = KNOWN_LIMIT
 
@@ -71,8 +73,26 @@ export class TagRecords {
     const known = this.#known.get(key)
     if (this.storage === undefined) return known?.at ?? 0
     if (known === undefined) return undefined
-    if (now - known.checked > recheckMs()) void this.fetch([key], counts)
+    if (now - known.checked > recheckMs()) this.#recheck(key, known, now, counts)
     return known.at
+  }
+
+  /**
+   * Re-reads `key` in the background, with every other copy found due before the event loop's next
+   * turn: one getMany for all of them rather than one per key. Meanwhile the copy counts as checked,
+   * so that the reads until then queue it once; the fetch settles it, or drops it if it fails.
+   * Errors are counted on the class of the first read that found a copy due.
+   */
+  #recheck(key: string, known: Known, now: number, counts: ErrorCounts): void {
+    known.checked = now
+    if (this.#due.length === 0) {
+      setImmediate(() => {
+        const due = this.#due
+        this.#due = []
+        void this.fetch(due, counts)
+      })
+    }
+    this.#due.push(key)
   }
 
   /** Reads the records `keys` from the store (one getMany; keys already being read are joined). */
@@ -81,10 +101,10 @@ export class TagRecords {
     if (storage === undefined) return Promise.resolve()
     const waits: Promise<void>[] = []
     const missing: string[] = []
-    for (const key of keys) {
+    for (const key of keys.length > 1 ? new Set(keys) : keys) {
       const pending = this.#fetching.get(key)
       if (pending !== undefined) waits.push(pending)
-      else if (!missing.includes(key)) missing.push(key)
+      else missing.push(key)
     }
     if (missing.length > 0) {
       const checked = Date.now()
