@@ -195,6 +195,22 @@ export class TagGuard {
   ) {}
 
   /**
+   * Record keys by tag, so that a hit looks its records up by strings already built (and hashed)
+   * rather than concatenating each one again; cleared when it reaches KNOWN_LIMIT.
+   */
+  readonly #keys = new Map<string, string>()
+
+  #keyOf(tag: string): string {
+    let key = this.#keys.get(tag)
+    if (key === undefined) {
+      key = this.recordKey(tag)
+      if (this.#keys.size >= KNOWN_LIMIT) this.#keys.clear()
+      this.#keys.set(tag, key)
+    }
+    return key
+  }
+
+  /**
    * Whether an entry written at `writtenAt` (0: unknown, an entry from before tags) with `tags` is
    * still valid; undefined when a record is not held here (its fetch has started).
    */
@@ -207,7 +223,7 @@ export class TagGuard {
     if (at === undefined) unknown = [this.classKey]
     else if (at > 0 && writtenAt <= at) valid = false
     for (let i = 0; valid && i < tags.length; i++) {
-      const key = this.recordKey(tags[i] as string)
+      const key = this.#keyOf(tags[i] as string)
       const tagAt = records.at(key, now, this.counts)
       if (tagAt === undefined) {
         unknown ??= []
