@@ -28,6 +28,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
 import { Cache, close, get, Node, refresh, registerStorage, Storage, setBus, setPrefix } from '../lib'
 import { Bus, type BusHandlers } from '../lib/bus/bus'
@@ -185,13 +186,16 @@ async function bentocacheClient(run: string): Promise<Client> {
 }
 
 /**
- * The floor: the least work that does the job, with ioredis and nothing else. A: SET, then the key
- * in one PUBLISH per event-loop turn (as cacheme batches); B: a Map in front of Redis, and a
- * subscriber that deletes what a message names. No coalescing, encoding, timeouts or error handling.
+ * The floor: the least work that does the job, on the drivers cacheme uses (node-redis for the data,
+ * ioredis for pub/sub) and nothing else. A: SET, then the key in one PUBLISH per event-loop turn (as
+ * cacheme batches); B: a Map in front of Redis, and a subscriber that deletes what a message names.
+ * No coalescing, encoding, timeouts or error handling.
  */
 async function floorClient(run: string): Promise<Client> {
   const channel = `bench-bus-${run}`
-  const redis = new Redis(REDIS_URL)
+  const redis = createClient({ url: REDIS_URL })
+  await redis.connect()
+  const publisher = new Redis(REDIS_URL)
   const subscriber = new Redis(REDIS_URL)
   const local = new Map<number, number>()
   let batch: number[] = []
@@ -205,7 +209,7 @@ async function floorClient(run: string): Promise<Client> {
   const flush = () => {
     const keys = batch
     batch = []
-    void redis.publish(channel, keys.join(','))
+    void publisher.publish(channel, keys.join(','))
   }
   return {
     async write(key, version) {
@@ -224,7 +228,8 @@ async function floorClient(run: string): Promise<Client> {
       listener = handler
     },
     async close() {
-      redis.disconnect()
+      await redis.close()
+      publisher.disconnect()
       subscriber.disconnect()
     },
   }
@@ -536,7 +541,7 @@ async function main(): Promise<void> {
     `Milliseconds from A's write resolving (cacheme \`refresh\`, bentocache \`set\`) to B's local tier ` +
       `answering the new value, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up at the same rate, ` +
       `${int(KEYS)} keys, each contender in two fresh ` +
-      'processes on the same Redis (bentocache: memory L1, Redis L2, its Redis bus; the floor: bare ioredis, ' +
+      'processes on the same Redis (bentocache: memory L1, Redis L2, its Redis bus; the floor: the bare drivers cacheme uses, node-redis for data and ioredis for pub/sub, ' +
       'SET then one PUBLISH of the keys written per event-loop turn, B a Map that a subscriber clears, nothing ' +
       'else). B looks at a key when ' +
       `its bus names it, and in a sweep of every watched key each ${SWEEP_MS} ms; "seen on a message" is the share ` +

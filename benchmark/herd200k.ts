@@ -10,12 +10,13 @@
 //   (default ~/.cache/cacheme/pyvenv/bin/python, made by scripts/original-python.sh, then `python3`
 //   if it imports cacheme).
 //
-// GETs are counted in the client (ioredis commands named `get`; in Python a response callback, as
+// GETs are counted in the client (node-redis commands named `GET`, seen on its diagnostics channel; in Python a response callback, as
 // the original's own benchmark does), so other users of the server do not disturb the count. Each
 // scenario gets its own key prefix instead of FLUSHALL, for the same reason; the keys are deleted
 // at the end.
 
 import { spawnSync } from 'node:child_process'
+import { tracingChannel } from 'node:diagnostics_channel'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,16 +65,17 @@ function boundedZipf(s: number, v: number, imax: number, count: number, seed: nu
   return keys
 }
 
-/** Counts the GET commands every ioredis client of this process sends. */
+/** Counts the GET commands every node-redis client of this process sends (the driver publishes each). */
 let redisGets = 0
-const proto = Redis.prototype as unknown as {
-  sendCommand(command: { name: string }, ...rest: unknown[]): unknown
-}
-const send = proto.sendCommand
-proto.sendCommand = function (this: unknown, command: { name: string }, ...rest: unknown[]) {
-  if (command.name === 'get') redisGets++
-  return send.call(this, command, ...rest)
-}
+tracingChannel<string, { command: string }>('node-redis:command').subscribe({
+  start(context) {
+    if (context.command.toUpperCase() === 'GET') redisGets++
+  },
+  end() {},
+  asyncStart() {},
+  asyncEnd() {},
+  error() {},
+})
 
 /** Storage errors cacheme absorbed (each read as a miss or a skipped write), e.g. timeouts. */
 let storageErrors = 0
@@ -197,6 +199,7 @@ function runOriginal(bin: string, keysFile: string): { rows: Row[]; version: str
   return { rows, version }
 }
 
+/** Deletes this run's keys through a client the count above does not see. */
 async function cleanup(): Promise<void> {
   const client = new Redis(REDIS_URL, { lazyConnect: true })
   await client.connect()
@@ -297,7 +300,7 @@ async function main(): Promise<void> {
     `${int(REQUESTS)} requests over ${int(distinct)} distinct keys (bounded Zipf s = 1.001, v = 10, ` +
       `0 … 200,000, as the original's benchmark), drained by N concurrent workers each doing ` +
       '`await get(node)`; the load sleeps 100 ms; every scenario starts cold (own key prefix), TTL none. ' +
-      `Redis at ${REDIS_URL.replace(/\/\/[^@]*@/, '//')} (cacheme: one ioredis connection, its default). ` +
+      `Redis at ${REDIS_URL.replace(/\/\/[^@]*@/, '//')} (cacheme: one node-redis connection, its default). ` +
       'Ratios are Node ÷ Python (lower is better for all three). Absorbed storage errors: Redis calls ' +
       "that failed or outlived the storage's default 1 s timeout, which cacheme reads as a miss (so " +
       'they turn into extra loads or skipped writes) and reports through `onError`.',

@@ -24,6 +24,7 @@ interface Section {
 
 const SECTIONS: Section[] = [
   { name: 'local', script: 'local.js', flags: ['--expose-gc'] },
+  { name: 'scale', script: 'scale.js', flags: ['--expose-gc'] },
   { name: 'framework', script: 'framework.js' },
   { name: 'hit-ratio', script: 'hit-ratio.js' },
   { name: 'rust-core', script: 'rust-core.js' },
@@ -76,7 +77,7 @@ function header(): string {
     `| git commit | ${commit}${dirty} |`,
     `| mode | ${quick ? '**--quick** (shrunk for CI: figures are smoke, not measurements)' : 'full'} |`,
     '',
-    'Reproduce: `npm run bench` (everything, < 10 minutes on 2 cores), `npm run bench -- --only=hit-ratio`, ' +
+    'Reproduce: `npm run bench` (everything, about 20 minutes on 2 cores), `npm run bench -- --only=hit-ratio`, ' +
       '`npm run bench -- --quick`; servers from `bash scripts/services.sh`. The Rust core alone: ' +
       '`cargo bench -p cacheme-core --features replay` (criterion).',
   ].join('\n')
