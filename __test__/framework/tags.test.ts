@@ -237,6 +237,46 @@ for (const [backend, url, options] of [
 }
 
 withServer('redis', URLS.redis, () => {
+  test.serial(
+    'redis: two storages over one server write a tag record with the longest TTL of every class',
+    async (t) => {
+      // Registered long first: a record written per storage with its own classes' TTL would end
+      // with the short one, and expire before the entries of the long class it covers.
+      const long = `redis-long-${RUN}`
+      const short = `redis-short-${RUN}`
+      await registerStorage(long, new Storage({ url: URLS.redis }))
+      await registerStorage(short, new Storage({ url: URLS.redis }))
+      const tag = unique(`shared${RUN}`)
+      const classOn = (storage: string, ttl: number) => {
+        const name = unique(`ttl${RUN}`)
+        class Item extends Node<number> {
+          static meta = { version: 'v1', caches: [new Cache({ storage, ttl })] }
+          key() {
+            return name
+          }
+          override tags() {
+            return [tag]
+          }
+          async load() {
+            return 1
+          }
+        }
+        return Item
+      }
+      const Long = classOn(long, 50_000)
+      const Short = classOn(short, 1_000)
+      await get(new Long())
+      await get(new Short())
+      await invalidateTags([tag])
+      const redis = new Redis(URLS.redis)
+      try {
+        const ttl = await redis.pttl(`cacheme:__tag:${tag}`)
+        t.true(ttl > 5_000, `PTTL ${ttl}`)
+      } finally {
+        redis.disconnect()
+      }
+    },
+  )
   test.serial("redis: a tag record carries its TTL as the key's PTTL", async (t) => {
     const name = `redis-ttl-${RUN}`
     await registerStorage(name, new Storage({ url: URLS.redis }))

@@ -61,25 +61,27 @@ export async function invalidateAll(cls: NodeClass): Promise<void> {
 async function writeRecords(keys: readonly string[]): Promise<void> {
   const at = Date.now()
   await processRecords.write(keys, at, null)
+  const ttl = recordTtl()
   const writes: Promise<void>[] = []
-  for (const [name, storage] of remoteStorages()) {
-    writes.push(recordsIn(name, storage).write(keys, at, recordTtl(name)))
-  }
+  for (const [name, storage] of remoteStorages()) writes.push(recordsIn(name, storage).write(keys, at, ttl))
   const written = Promise.all(writes)
   announceAfter(written, keys)
   await written
 }
 
 /**
- * How long a record in storage `name` must live: as long as any entry it may cover, the longest
- * TTL (plus grace) of the tiers of classes known here that keep their records there; no expiry when
- * one has none or the ttl is a function of the value, or when no such class is known.
+ * How long a record must live: as long as any entry it may cover, the longest TTL (plus grace) of
+ * the tiers of every tagged class known here; no expiry when one has none or the ttl is a function
+ * of the value, or when no such class is known. One figure for every store, not one per store: two
+ * registered storages over the same server or table write the same record key, and a shorter TTL
+ * written last would let the record expire before entries it covers. (Processes that know
+ * different classes can still shorten each other's records: they should share their tagged
+ * classes, or give them one TTL.)
  */
-function recordTtl(name: string): number | null {
+function recordTtl(): number | null {
   let longest = 0
   for (const runtime of resolvedRecords()) {
-    const guard = runtime.guard
-    if (guard === undefined || guard.records.name !== name) continue
+    if (runtime.guard === undefined) continue
     const grace = runtime.fresh?.grace ?? 0
     for (const tier of runtime.tiers) {
       if (typeof tier.ttl !== 'number') return null
