@@ -3,7 +3,8 @@
 // The hot path is a hit in a local first tier: synchronous work — one property read for the class's
 // runtime, one key() call, two concatenations, one LocalStore.get that also counts the hit in Rust —
 // and a resolved promise of the value. Everything else (other tiers, coalescing, loading, metrics of
-// misses) is in `readThrough`, one async frame that leads or joins the key's flight. Nodes with stale
+// misses) is in `readThrough`, one async frame that leads or joins the key's flight. A tagged node's
+// local hit is as synchronous, through its tier, which checks the entry's tags. Nodes with stale
 // options (runtime.fresh) read through api/stale.ts instead, chosen once per call past the hot path.
 
 import type { Flight } from '../coalesce'
@@ -67,6 +68,16 @@ export function cachedRead(
       if (value !== undefined) {
         if (watching.requests) requested(runtime, stored, 0)
         return Promise.resolve(value === UNDEFINED ? undefined : value)
+      }
+    }
+    const tagged = runtime.taggedLocal
+    if (tagged !== undefined) {
+      // The hit is counted with the others in a batch (pendingHits), as on the stale read path.
+      const value = tagged.read(stored)
+      if (value !== MISS) {
+        runtime.pendingHits++
+        if (watching.requests) requested(runtime, stored, 0)
+        return Promise.resolve(value)
       }
     }
   } catch (error) {

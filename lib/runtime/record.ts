@@ -30,6 +30,11 @@ export class NodeRuntime {
    * any flight (one crossing into Rust, which also counts the hit).
    */
   syncStore: LocalStore | undefined = undefined
+  /**
+   * The first tier when it is local and its entries carry tags to check (a tagged node without
+   * stale options): get reads it synchronously through the tier, which checks the tags.
+   */
+  taggedLocal: Tier | undefined = undefined
   tiers: readonly Tier[] = []
   /** First tier the asynchronous path reads (1 when tier 0 is local and was just read). */
   firstRead = 0
@@ -83,6 +88,7 @@ export class NodeRuntime {
   unresolve(): void {
     this.cls = undefined
     this.syncStore = undefined
+    this.taggedLocal = undefined
     this.tiers = []
     this.fresh = undefined
     this.guard = undefined

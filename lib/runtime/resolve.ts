@@ -142,6 +142,7 @@ function resolveMeta(runtime: NodeRuntime, cls: NodeClass): void {
   runtime.guard = guard
   runtime.fresh = fresh
   runtime.syncStore = syncStore
+  runtime.taggedLocal = localFirst && fresh === TAGS_ONLY ? first : undefined
   runtime.firstRead = syncStore === undefined ? 0 : 1
   runtime.maxKeyLength = Math.min(...tiers.map((tier) => tier.maxKeyLength))
   runtime.doorkeeper = meta.doorkeeper

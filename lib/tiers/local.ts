@@ -10,7 +10,7 @@
 import { type TtlFunction, ttlFromValue } from '../cache'
 import { Stale, type Stamp } from '../freshness'
 import type { LocalStore } from '../storages/local'
-import type { TagGuard } from './tags'
+import { type TagGuard, VERIFIED_MS } from './tags'
 import { MISS, type Tier } from './tier'
 
 export const UNDEFINED: unique symbol = Symbol('cacheme.undefined')
@@ -33,12 +33,32 @@ const NO_TAGS: readonly string[] = Object.freeze([])
 
 /** A value with its write time (Date.now()), TTL and tags, as a local tier with a grace or tags stores it. */
 class Stamped {
+  /** The tag records' epoch at this entry's last successful tag check (-1: none yet). */
+  verifiedEpoch = -1
+  /** When that check ran (Date.now()). */
+  verifiedAt = 0
+
   constructor(
     readonly stored: unknown,
     readonly writtenAt: number,
     readonly ttl: number | null,
     readonly tags: readonly string[],
   ) {}
+}
+
+/**
+ * Whether a stamped entry passes its tag check. A record not held yet makes it a miss: the next tier
+ * waits for the record, and fills this one back. A pass is remembered on the entry and reused while
+ * no record of the store changed, for at most VERIFIED_MS, so that a hot entry's hits skip the
+ * lookups of its records.
+ */
+function verified(guard: TagGuard, entry: Stamped, now: number): boolean {
+  const epoch = guard.records.epoch
+  if (entry.verifiedEpoch === epoch && now - entry.verifiedAt < VERIFIED_MS) return true
+  if (guard.check(entry.writtenAt, entry.tags) !== true) return false
+  entry.verifiedEpoch = epoch
+  entry.verifiedAt = now
+  return true
 }
 
 export class LocalTier implements Tier {
@@ -104,9 +124,9 @@ export class LocalTier implements Tier {
       if (guard !== undefined && guard.check(0, NO_TAGS) !== true) return MISS
       return fromLocal(stored)
     }
-    // A record not held yet makes this a miss: the next tier waits for it, and fills this one back.
-    if (guard !== undefined && guard.check(stored.writtenAt, stored.tags) !== true) return MISS
-    const age = stored.ttl === null ? 0 : Date.now() - stored.writtenAt - stored.ttl
+    const now = Date.now()
+    if (guard !== undefined && !verified(guard, stored, now)) return MISS
+    const age = stored.ttl === null ? 0 : now - stored.writtenAt - stored.ttl
     if (age <= 0) return fromLocal(stored.stored)
     return age < this.grace ? new Stale(fromLocal(stored.stored), age) : MISS
   }

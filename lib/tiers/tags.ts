@@ -22,7 +22,8 @@
 // The tag store down. A fetch that fails drops the copies it was to renew: until the store answers
 // again, entries carrying those tags are misses (reads load), so that no entry written before an
 // invalidation the store accepted is served once it answers. A local entry thus stays valid for at
-// most one re-check interval after the store stops answering. Records that are not records (other
+// most one re-check interval plus VERIFIED_MS after the store stops answering (a hit reuses its
+// entry's last check while no record changed, and only a check asks for a re-read). Records that are not records (other
 // bytes under a reserved key) are ignored, counted as decode errors and reported.
 //
 // Clocks: records and stamps are wall-clock milliseconds (Date.now()), compared across processes;
@@ -39,6 +40,12 @@ export const RECHECK_MS = 1_000
 export const RECHECK_WITH_BUS_MS = 60_000
 /** How many copies of a store's records a process keeps before dropping those due for a re-read. */
 export const KNOWN_LIMIT = 100_000
+/**
+ * How long a local entry's successful check is reused while its store's records are unchanged
+ * (TagRecords.epoch): the checks between are exact, but only a check asks for copies due for a
+ * re-read, so this bounds how late that request comes.
+ */
+export const VERIFIED_MS = RECHECK_MS / 4
 
 const recheckMs = () => (announcer === undefined ? RECHECK_MS : RECHECK_WITH_BUS_MS)
 
@@ -57,6 +64,11 @@ export class TagRecords {
   #due: string[] = []
   /** The size at which copies are swept next: raised when a sweep leaves many (all still current). */
   #sweepAt = KNOWN_LIMIT
+  /**
+   * Changes whenever a copy is dropped or learns of a later invalidation: a check that found an
+   * entry valid at one epoch finds it valid again while the epoch is the same (see VERIFIED_MS).
+   */
+  epoch = 0
 
   constructor(
     readonly name: string,
@@ -123,6 +135,7 @@ export class TagRecords {
         (error: unknown) => {
           absorb(counts, this.name, 'read', missing[0] as string, error)
           for (const key of missing) this.#known.delete(key)
+          this.epoch++
         },
       )
       const done = read.finally(() => {
@@ -142,6 +155,7 @@ export class TagRecords {
   /** Keeps a copy read at `checked`, unless a newer invalidation is already known. */
   #settle(key: string, at: number, checked: number): void {
     const known = this.#known.get(key)
+    if ((known?.at ?? 0) < at) this.epoch++
     if (known === undefined || known.at <= at) this.#known.set(key, { at, checked })
     else known.checked = checked
     if (known === undefined && this.storage !== undefined && this.#known.size > this.#sweepAt) this.#sweep()
@@ -154,6 +168,7 @@ export class TagRecords {
   #sweep(): void {
     const due = Date.now() - recheckMs()
     for (const [key, known] of this.#known) if (known.checked < due) this.#known.delete(key)
+    this.epoch++
     this.#sweepAt = Math.max(KNOWN_LIMIT, 2 * this.#known.size)
   }
 
@@ -173,11 +188,14 @@ export class TagRecords {
   forget(keys: readonly string[]): void {
     if (this.storage === undefined) return
     for (const key of keys) this.#known.delete(key)
+    this.epoch++
   }
 
   /** Drops every copy (this process may have missed changes). */
   forgetAll(): void {
-    if (this.storage !== undefined) this.#known.clear()
+    if (this.storage === undefined) return
+    this.#known.clear()
+    this.epoch++
   }
 }
 
