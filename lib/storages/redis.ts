@@ -74,6 +74,7 @@ interface Commands {
   mSet(entries: [string, Buffer][]): Promise<unknown>
   del(keys: string | string[]): Promise<number>
   info(section: string): Promise<Buffer | string>
+  connect(): Promise<unknown>
   close(): Promise<void>
   destroy(): void
   on(event: 'error', listener: (error: unknown) => void): unknown
@@ -95,7 +96,7 @@ let keySlotOf: ((key: string) => number) | undefined
  * The hash-slot function node-redis itself routes with, loaded through it so that it resolves even
  * where dependencies are not hoisted.
  */
-export function keySlot(key: string): number {
+function keySlot(key: string): number {
   keySlotOf ??= createRequire(require.resolve('@redis/client'))('cluster-key-slot') as (key: string) => number
   return keySlotOf(key)
 }
@@ -196,7 +197,7 @@ async function connect(url: string, cluster: boolean): Promise<Client> {
     lastError = error
   })
   try {
-    await (commands as unknown as { connect(): Promise<unknown> }).connect()
+    await commands.connect()
     connected = true
     // A cluster node answers standalone commands until a batch crosses slots: refuse it up front.
     if (!cluster) {
