@@ -113,9 +113,15 @@ export class SqliteDatabase {
     return this.#cleanup.run(this.#lastCleanup, limit).changes
   }
 
-  /** Runs `work` in one transaction (a batch of requests from the main thread). */
-  transaction<R>(work: () => R): R {
-    return this.#db.transaction(work)()
+  /**
+   * Runs `work` in one transaction (a batch of requests from the main thread). One that `writes`
+   * takes the write lock at BEGIN (IMMEDIATE), waiting for it up to busy_timeout: a transaction that
+   * read first could not wait when it came to write, because another connection's commit in between
+   * leaves its snapshot too old to write on (SQLite answers SQLITE_BUSY at once).
+   */
+  transaction<R>(work: () => R, writes: boolean): R {
+    const transaction = this.#db.transaction(work)
+    return writes ? transaction.immediate() : transaction()
   }
 
   close(): void {

@@ -23,6 +23,9 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** Whether an operation writes (a batch with one takes the write lock first, SqliteDatabase.transaction). */
+const writes = (op: number) => op !== OP_GET
+
 function runBatch(db: SqliteDatabase, batch: SqliteBatch): SqliteBatchReply {
   const n = batch.ops.length
   const errors = new Array<string | null>(n).fill(null)
@@ -68,7 +71,7 @@ function runBatch(db: SqliteDatabase, batch: SqliteBatch): SqliteBatchReply {
         if (op === OP_GET) for (let k = 0; k < keyCount; k++) lengths.push(-1)
       }
     }
-  })
+  }, batch.ops.some(writes))
   return { errors, counts, lengths, blob: pack(found, foundBytes) }
 }
 
