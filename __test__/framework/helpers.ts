@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { close, registerStorage, Storage } from '../../lib'
+import { close, type RemoteStorage, registerStorage, Storage } from '../../lib'
 
 export function tempDir(): { path: string; file(name: string): string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), 'cacheme-test-'))
@@ -60,4 +60,17 @@ export function localAndSqlite(
     dir.remove()
   })
   return { local, sql }
+}
+
+/** The smallest adapter: every method, no entries, no cleanupExpired. */
+export function emptyAdapter(maxKeyLength = 100): RemoteStorage {
+  return {
+    maxKeyLength,
+    get: async () => undefined,
+    getMany: async (keys) => keys.map(() => undefined),
+    set: async () => {},
+    setMany: async () => {},
+    remove: async () => {},
+    close: async () => {},
+  }
 }

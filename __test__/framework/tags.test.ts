@@ -26,10 +26,9 @@ import {
 } from '../../lib'
 import { frame } from '../../lib/serializers/frame'
 import { MsgPackSerializer } from '../../lib/serializers/msgpack'
-import type { RemoteStorage } from '../../lib/storages/remote'
 import { activeStores, KNOWN_LIMIT, RECHECK_MS, TagRecords } from '../../lib/tiers/tags'
 import { freshName, RUN, URLS, withServer } from '../storages/servers'
-import { deferred, sleep, tempDir, unique } from './helpers'
+import { deferred, emptyAdapter, sleep, tempDir, unique } from './helpers'
 
 const dir = tempDir()
 const local = new Storage({ url: 'local://tlfu', size: 10_000 })
@@ -364,15 +363,7 @@ test.serial('a class with no shared tier keeps its records in the process', asyn
 })
 
 test('past KNOWN_LIMIT copies of records, a process drops those due for a re-read and keeps the rest', async (t) => {
-  const empty: RemoteStorage = {
-    maxKeyLength: 1_000,
-    get: async () => undefined,
-    getMany: async (keys) => keys.map(() => undefined),
-    set: async () => {},
-    setMany: async () => {},
-    remove: async () => {},
-    close: async () => {},
-  }
+  const empty = emptyAdapter(1_000)
   const records = new TagRecords('copies', empty)
   const counts = { name: 'Copies', decodeErrors: 0, storageErrors: 0 }
   const read = async (from: number, count: number) => {

@@ -25,7 +25,7 @@ import {
   stats,
   storageConformance,
 } from '../../lib'
-import { deferred, unique } from './helpers'
+import { deferred, emptyAdapter, unique } from './helpers'
 
 interface Entry {
   readonly value: Buffer
@@ -318,16 +318,7 @@ test.serial("an adapter's own errors reach refresh as StorageErrors", async (t) 
   t.regex(error?.message ?? '', /disk full/)
 })
 
-/** The smallest adapter: every method, no entries, no cleanupExpired. */
-const minimal: RemoteStorage = {
-  maxKeyLength: 100,
-  get: async () => undefined,
-  getMany: async (keys) => keys.map(() => undefined),
-  set: async () => {},
-  setMany: async () => {},
-  remove: async () => {},
-  close: async () => {},
-}
+const minimal = emptyAdapter()
 
 test('registration refuses an adapter missing a method, naming it', async (t) => {
   const { getMany: _, ...noGetMany } = minimal
