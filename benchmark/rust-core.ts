@@ -101,8 +101,7 @@ function main(): void {
       `${quick ? ', shortened by --quick' : ''}), mean time per operation. Each cache operation is a multiple of ` +
       'its floor from the same run: a `HashMap<Vec<u8>, u32>` with the same keys and hasher (foldhash) doing ' +
       'the bare lookup, or a bounded insert (FIFO removal, no policy). Lower is better; below 1× means the ' +
-      "cache beats a plain map (its buckets hold keys up to 38 bytes inline, where the map's keys are heap " +
-      'pointers).',
+      'cache beats a plain map.',
     table(['benchmark', 'what', 'ns/op', '× floor'], rows, ['---', '---']),
   ].join('\n\n')
   emit('rust-core', 'Rust core (criterion)', markdown, { estimates, seconds: (Date.now() - started) / 1000 })

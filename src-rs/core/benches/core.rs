@@ -1,6 +1,6 @@
 //! Microbenchmarks of the local cache's hot paths and of the Bloom doorkeeper.
 //!
-//! Keys look like the framework's (`user:{id}:info:v1`, stored inline). Requests follow Zipf(1.0)
+//! Keys look like the framework's (`user:{id}:info:v1`; the cache stores their fingerprints). Requests follow Zipf(1.0)
 //! over 100k keys (`replay::zipf_keys`). Every key sequence is generated before measuring; each
 //! iteration takes the next key of the sequence (an index cycling over a power-of-two length), so
 //! the figures are the cost of one operation. The caches use the real monotonic clock, which is

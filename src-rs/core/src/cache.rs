@@ -1,5 +1,5 @@
-//! The local storage: a hash table from key bytes to arena slots, an eviction policy, per-entry
-//! expiry and counters.
+//! The local storage: a hash table from key fingerprints to arena slots, an eviction policy,
+//! per-entry expiry and counters.
 //!
 //! The cache stores keys, not values. It hands out *slot numbers*; the caller keeps each value in
 //! its own array at that slot (for the Node binding: live JS values, never serialized). Whenever a
@@ -10,14 +10,11 @@
 //! proactively by a hierarchical timer wheel advanced on every access that reads the clock.
 
 use std::fmt;
-use std::hash::BuildHasher;
 
-use foldhash::fast::SeedableRandomState;
-use foldhash::SharedSeed;
 use hashbrown::HashTable;
 
 use crate::clock::{Clock, MonotonicClock};
-use crate::key::StoredKey;
+use crate::fingerprint::{Fingerprint, KeyHasher};
 use crate::list::NIL;
 use crate::lru::Lru;
 use crate::stats::StorageCounters;
@@ -69,24 +66,19 @@ enum Policy {
     TinyLfu(WTinyLfu),
 }
 
-/// A hash-table bucket: the key itself (so a lookup touches one bucket, not bucket then entry) and
-/// the slot the policy and the caller know the entry by.
-struct Bucket {
-    slot: u32,
-    key: StoredKey,
-}
-
 pub struct LocalCache<C: Clock = MonotonicClock> {
-    table: HashTable<Bucket>,
+    /// Slots, found by their fingerprint's hash: four bytes a bucket, so the table stays small
+    /// enough to stay in cache, and a hit reads one bucket then the slot's fingerprint.
+    table: HashTable<u32>,
     /// Whether each slot holds an entry.
     occupied: Vec<bool>,
-    /// Hash per slot, kept apart from the keys because the policy reads hashes of many slots.
-    hashes: Vec<u64>,
+    /// Fingerprint per slot (see [`crate::fingerprint`] for why it can stand for the key).
+    fingerprints: Vec<Fingerprint>,
     free_slots: Vec<u32>,
     policy: Policy,
     wheel: TimerWheel,
     clock: C,
-    hasher: SeedableRandomState,
+    hasher: KeyHasher,
     freed: Vec<u32>,
     reads: Vec<Read>,
     counters: StorageCounters,
@@ -114,7 +106,7 @@ impl LocalCache<MonotonicClock> {
 impl<C: Clock> LocalCache<C> {
     /// A cache whose key hashing is seeded at random (so collisions cannot be planned).
     pub fn with_clock(kind: PolicyKind, capacity: u32, clock: C) -> Result<Self, CapacityError> {
-        Self::build(kind, capacity, clock, SeedableRandomState::random())
+        Self::build(kind, capacity, clock, KeyHasher::random())
     }
 
     /// A cache with a fixed hash seed: the same requests give the same evictions. For replays.
@@ -124,15 +116,14 @@ impl<C: Clock> LocalCache<C> {
         clock: C,
         seed: u64,
     ) -> Result<Self, CapacityError> {
-        let hasher = SeedableRandomState::with_seed(seed, SharedSeed::global_fixed());
-        Self::build(kind, capacity, clock, hasher)
+        Self::build(kind, capacity, clock, KeyHasher::with_seed(seed))
     }
 
     fn build(
         kind: PolicyKind,
         capacity: u32,
         clock: C,
-        hasher: SeedableRandomState,
+        hasher: KeyHasher,
     ) -> Result<Self, CapacityError> {
         if capacity == 0 || capacity > MAX_CAPACITY {
             return Err(CapacityError(u64::from(capacity)));
@@ -148,7 +139,7 @@ impl<C: Clock> LocalCache<C> {
         Ok(LocalCache {
             table: HashTable::new(),
             occupied: Vec::new(),
-            hashes: Vec::new(),
+            fingerprints: Vec::new(),
             free_slots: Vec::new(),
             policy,
             wheel: TimerWheel::new(slots, now),
@@ -197,9 +188,9 @@ impl<C: Clock> LocalCache<C> {
     /// The slot holding `key`, if present and not expired. Counts a hit or a miss.
     #[inline]
     pub fn get(&mut self, key: &[u8]) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+        let fingerprint = self.hasher.fingerprint(key);
         let found = self
-            .find(hash, key)
+            .find(fingerprint)
             .filter(|&slot| !self.expire_if_due(slot));
         if found.is_some() {
             self.counters.hits += 1;
@@ -207,7 +198,7 @@ impl<C: Clock> LocalCache<C> {
             self.counters.misses += 1;
         }
         self.reads.push(Read {
-            hash,
+            hash: fingerprint.hash,
             slot: found.unwrap_or(NIL),
         });
         if self.reads.len() == READ_BUFFER {
@@ -241,8 +232,8 @@ impl<C: Clock> LocalCache<C> {
 
     /// True if `key` is present and not expired; changes no order, frequency or counter.
     pub fn contains(&mut self, key: &[u8]) -> bool {
-        let hash = self.hasher.hash_one(key);
-        self.find(hash, key)
+        let fingerprint = self.hasher.fingerprint(key);
+        self.find(fingerprint)
             .is_some_and(|slot| !self.expire_if_due(slot))
     }
 
@@ -254,8 +245,8 @@ impl<C: Clock> LocalCache<C> {
         if let Some(now) = now {
             self.advance(now);
         }
-        let hash = self.hasher.hash_one(key);
-        if let Some(slot) = self.find(hash, key) {
+        let fingerprint = self.hasher.fingerprint(key);
+        if let Some(slot) = self.find(fingerprint) {
             self.schedule(slot, now, ttl);
             match &mut self.policy {
                 Policy::Lru(lru) => lru.on_hit(slot),
@@ -264,11 +255,12 @@ impl<C: Clock> LocalCache<C> {
             self.counters.updates += 1;
             return slot;
         }
-        let slot = self.allocate(key, hash);
+        let slot = self.allocate(fingerprint);
         self.schedule(slot, now, ttl);
+        let fingerprints = &self.fingerprints;
         let victim = match &mut self.policy {
             Policy::Lru(lru) => lru.on_insert(slot),
-            Policy::TinyLfu(tlfu) => tlfu.on_insert(slot, &self.hashes),
+            Policy::TinyLfu(tlfu) => tlfu.on_insert(slot, |s| fingerprints[s as usize].hash),
         };
         self.counters.inserts += 1;
         if let Some(victim) = victim {
@@ -280,8 +272,7 @@ impl<C: Clock> LocalCache<C> {
 
     /// Removes `key`; returns its slot (also reported in [`Self::freed`]) if it was present.
     pub fn remove(&mut self, key: &[u8]) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
-        let slot = self.find(hash, key)?;
+        let slot = self.find(self.hasher.fingerprint(key))?;
         self.release(slot);
         self.counters.removals += 1;
         Some(slot)
@@ -289,7 +280,7 @@ impl<C: Clock> LocalCache<C> {
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        let slots: Vec<u32> = self.table.iter().map(|b| b.slot).collect();
+        let slots: Vec<u32> = self.table.iter().copied().collect();
         for slot in slots {
             self.release(slot);
             self.counters.removals += 1;
@@ -305,10 +296,13 @@ impl<C: Clock> LocalCache<C> {
     }
 
     #[inline]
-    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+    fn find(&self, fingerprint: Fingerprint) -> Option<u32> {
+        let fingerprints = &self.fingerprints;
         self.table
-            .find(hash, |bucket| bucket.key.bytes() == key)
-            .map(|bucket| bucket.slot)
+            .find(fingerprint.hash, |&slot| {
+                fingerprints[slot as usize] == fingerprint
+            })
+            .copied()
     }
 
     /// Checks a found entry's exact deadline; an expired entry is released and reads as absent.
@@ -346,26 +340,22 @@ impl<C: Clock> LocalCache<C> {
         }
     }
 
-    fn allocate(&mut self, key: &[u8], hash: u64) -> u32 {
+    fn allocate(&mut self, fingerprint: Fingerprint) -> u32 {
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.occupied[slot as usize] = true;
-                self.hashes[slot as usize] = hash;
+                self.fingerprints[slot as usize] = fingerprint;
                 slot
             }
             None => {
                 self.occupied.push(true);
-                self.hashes.push(hash);
-                (self.hashes.len() - 1) as u32
+                self.fingerprints.push(fingerprint);
+                (self.fingerprints.len() - 1) as u32
             }
         };
-        let hashes = &self.hashes;
-        let bucket = Bucket {
-            slot,
-            key: StoredKey::new(key),
-        };
+        let fingerprints = &self.fingerprints;
         self.table
-            .insert_unique(hash, bucket, |b| hashes[b.slot as usize]);
+            .insert_unique(fingerprint.hash, slot, |&s| fingerprints[s as usize].hash);
         slot
     }
 
@@ -373,8 +363,8 @@ impl<C: Clock> LocalCache<C> {
     fn release(&mut self, slot: u32) {
         // Buffered reads may name this slot: apply them while it still holds its entry.
         self.apply_reads();
-        let hash = self.hashes[slot as usize];
-        if let Ok(entry) = self.table.find_entry(hash, |b| b.slot == slot) {
+        let hash = self.fingerprints[slot as usize].hash;
+        if let Ok(entry) = self.table.find_entry(hash, |&s| s == slot) {
             entry.remove();
         }
         match &mut self.policy {

@@ -14,7 +14,7 @@ pub mod bloom;
 pub mod cache;
 pub mod climber;
 pub mod clock;
-pub mod key;
+pub mod fingerprint;
 pub mod list;
 pub mod lru;
 #[cfg(feature = "replay")]

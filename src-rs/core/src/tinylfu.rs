@@ -93,7 +93,8 @@ impl WTinyLfu {
     }
 
     /// Links a new entry in the window; returns the entry to evict if the cache is over capacity.
-    pub fn on_insert(&mut self, slot: u32, hashes: &[u64]) -> Option<u32> {
+    /// `hash_of` gives the key hash of a slot, for the frequency sketch.
+    pub fn on_insert(&mut self, slot: u32, hash_of: impl Fn(u32) -> u64) -> Option<u32> {
         self.lists.push_back(WINDOW, slot);
         self.segment[slot as usize] = WINDOW;
         self.window_len += 1;
@@ -104,13 +105,13 @@ impl WTinyLfu {
         }
         let victim = self.lists.front(PROBATION);
         match (candidate, victim) {
-            (Some(candidate), Some(victim)) if candidate != victim => Some(
-                if self.admit(hashes[candidate as usize], hashes[victim as usize]) {
+            (Some(candidate), Some(victim)) if candidate != victim => {
+                Some(if self.admit(hash_of(candidate), hash_of(victim)) {
                     victim
                 } else {
                     candidate
-                },
-            ),
+                })
+            }
             (_, Some(victim)) => Some(victim),
             (_, None) => self
                 .lists
@@ -247,15 +248,15 @@ mod tests {
         let mut policy = WTinyLfu::new(2, 3, false);
         // window 1, main 1. Slot 0 enters, moves to probation when slot 1 arrives.
         policy.record_access(hashes[0], false);
-        assert_eq!(policy.on_insert(0, &hashes), None);
+        assert_eq!(policy.on_insert(0, |s| hashes[s as usize]), None);
         policy.record_access(hashes[1], false);
-        assert_eq!(policy.on_insert(1, &hashes), None);
+        assert_eq!(policy.on_insert(1, |s| hashes[s as usize]), None);
         for _ in 0..5 {
             policy.record_access(hashes[0], true);
         }
         // Slot 2 pushes slot 1 out of the window; slot 1 (seen once) loses to slot 0 (seen 6 times).
         policy.record_access(hashes[2], false);
-        assert_eq!(policy.on_insert(2, &hashes), Some(1));
+        assert_eq!(policy.on_insert(2, |s| hashes[s as usize]), Some(1));
     }
 
     #[test]
@@ -263,14 +264,14 @@ mod tests {
         let hashes = hashes(4);
         let mut policy = WTinyLfu::new(2, 3, false);
         policy.record_access(hashes[0], false);
-        policy.on_insert(0, &hashes);
+        policy.on_insert(0, |s| hashes[s as usize]);
         policy.record_access(hashes[1], false);
-        policy.on_insert(1, &hashes);
+        policy.on_insert(1, |s| hashes[s as usize]);
         for _ in 0..5 {
             policy.record_access(hashes[1], true);
         }
         policy.record_access(hashes[2], false);
-        assert_eq!(policy.on_insert(2, &hashes), Some(0));
+        assert_eq!(policy.on_insert(2, |s| hashes[s as usize]), Some(0));
     }
 
     #[test]
@@ -278,7 +279,7 @@ mod tests {
         let hashes = hashes(200);
         let mut policy = WTinyLfu::new(100, 101, false);
         for slot in 0..100u32 {
-            policy.on_insert(slot, &hashes);
+            policy.on_insert(slot, |s| hashes[s as usize]);
         }
         for slot in 0..99u32 {
             policy.on_hit(slot);
