@@ -40,6 +40,8 @@ const REQUESTS = quick ? 200_000 : 1_000_000
 const ROUNDS = quick ? 3 : 5
 /** set and mixed run over the first half of the sequence (@isaacs/ttlcache sets are slow). */
 const WRITE_REQUESTS = REQUESTS / 2
+/** Keys per getMany call. */
+const BATCH = 20
 /** @isaacs/ttlcache keeps entries by expiry time; every entry gets this TTL. */
 const TTL_MS = 3_600_000
 
@@ -47,6 +49,17 @@ interface Contender {
   name: string
   get: (key: string) => unknown
   set: (key: string, value: number) => void
+  /** Values of many keys: one native call for cacheme, one `get` per key for the peers. */
+  getMany?: (keys: string[]) => unknown[]
+}
+
+/** What a cache without a batch read does for many keys: one `get` each. */
+function eachGet(get: (key: string) => unknown): (keys: string[]) => unknown[] {
+  return (keys) => {
+    const out = new Array<unknown>(keys.length)
+    for (let i = 0; i < keys.length; i++) out[i] = get(keys[i] as string)
+    return out
+  }
 }
 
 function contenders(): Contender[] {
@@ -78,11 +91,36 @@ function contenders(): Contender[] {
       get: (k) => floor.mapGet(k),
       set: (k) => floor.mapSet(k),
     },
-    { name: 'cacheme local://tlfu', get: (k) => tlfu.get(k), set: (k, v) => tlfu.set(k, v) },
-    { name: 'cacheme local://lru', get: (k) => lru.get(k), set: (k, v) => lru.set(k, v) },
-    { name: 'lru-cache', get: (k) => lruCache.get(k), set: (k, v) => lruCache.set(k, v) },
-    { name: 'mnemonist LRUCache', get: (k) => mnemonist.get(k), set: (k, v) => mnemonist.set(k, v) },
-    { name: '@isaacs/ttlcache (1 h TTL)', get: (k) => ttlCache.get(k), set: (k, v) => ttlCache.set(k, v) },
+    {
+      name: 'cacheme local://tlfu',
+      get: (k) => tlfu.get(k),
+      set: (k, v) => tlfu.set(k, v),
+      getMany: (ks) => tlfu.getMany(ks),
+    },
+    {
+      name: 'cacheme local://lru',
+      get: (k) => lru.get(k),
+      set: (k, v) => lru.set(k, v),
+      getMany: (ks) => lru.getMany(ks),
+    },
+    {
+      name: 'lru-cache',
+      get: (k) => lruCache.get(k),
+      set: (k, v) => lruCache.set(k, v),
+      getMany: eachGet((k) => lruCache.get(k)),
+    },
+    {
+      name: 'mnemonist LRUCache',
+      get: (k) => mnemonist.get(k),
+      set: (k, v) => mnemonist.set(k, v),
+      getMany: eachGet((k) => mnemonist.get(k)),
+    },
+    {
+      name: '@isaacs/ttlcache (1 h TTL)',
+      get: (k) => ttlCache.get(k),
+      set: (k, v) => ttlCache.set(k, v),
+      getMany: eachGet((k) => ttlCache.get(k)),
+    },
   ]
 }
 
@@ -98,6 +136,16 @@ function throughput(sequence: string[], op: (key: string, i: number) => unknown)
   return sequence.length / seconds
 }
 
+/** Keys per second read through `getMany`, one call per batch. */
+function batchThroughput(batches: string[][], getMany: (keys: string[]) => unknown[]): number {
+  const start = process.hrtime.bigint()
+  let sink = 0
+  for (const batch of batches) sink += getMany(batch).length
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  if (sink < 0) console.log(sink)
+  return (batches.length * BATCH) / seconds
+}
+
 interface ThroughputRow {
   name: string
   opsPerSec: number
@@ -107,7 +155,7 @@ interface ThroughputRow {
 
 function rowsOf(results: Map<string, number[]>, reference: string, floor: string): ThroughputRow[] {
   const ref = median(results.get(reference) ?? [1])
-  const floorOps = median(results.get(floor) ?? [1])
+  const floorOps = results.has(floor) ? median(results.get(floor) ?? []) : Number.NaN
   return [...results].map(([name, samples]) => {
     const ops = median(samples)
     return { name, opsPerSec: ops, vsLruCache: ops / ref, vsFloor: ops / floorOps }
@@ -117,7 +165,12 @@ function rowsOf(results: Map<string, number[]>, reference: string, floor: string
 function markdownOf(title: string, rows: ThroughputRow[]): string {
   return `#### ${title}\n\n${table(
     ['contender', `M ops/s (median of ${ROUNDS})`, '× lru-cache', '× N-API floor'],
-    rows.map((r) => [r.name, (r.opsPerSec / 1e6).toFixed(2), times(r.vsLruCache), times(r.vsFloor)]),
+    rows.map((r) => [
+      r.name,
+      (r.opsPerSec / 1e6).toFixed(2),
+      times(r.vsLruCache),
+      Number.isNaN(r.vsFloor) ? '—' : times(r.vsFloor),
+    ]),
   )}`
 }
 
@@ -130,11 +183,16 @@ function runThroughput(): Record<string, ThroughputRow[]> {
   const hits = new Map<string, number[]>()
   const sets = new Map<string, number[]>()
   const mixed = new Map<string, number[]>()
+  const batched = new Map<string, number[]>()
+  const batches = Array.from({ length: Math.floor(sequence.length / BATCH) }, (_, i) =>
+    sequence.slice(i * BATCH, (i + 1) * BATCH),
+  )
   for (const c of all) {
     for (let i = 0; i < KEYS; i++) c.set(keys[i] as string, i)
     hits.set(c.name, [])
     sets.set(c.name, [])
     mixed.set(c.name, [])
+    if (c.getMany) batched.set(c.name, [])
   }
   // Interleaved rounds: every contender runs once per round, so drift hits all alike.
   for (let round = 0; round < ROUNDS; round++) {
@@ -155,6 +213,10 @@ function runThroughput(): Record<string, ThroughputRow[]> {
           return c.get(k)
         }),
       )
+      const getMany = c.getMany
+      if (getMany) {
+        batched.get(c.name)?.push(batchThroughput(batches, getMany))
+      } else batched.delete(c.name)
     }
   }
   const floor = all[0]?.name ?? ''
@@ -162,6 +224,7 @@ function runThroughput(): Record<string, ThroughputRow[]> {
     get: rowsOf(hits, 'lru-cache', floor),
     set: rowsOf(sets, 'lru-cache', floor),
     mixed: rowsOf(mixed, 'lru-cache', floor),
+    getMany: rowsOf(batched, 'lru-cache', floor),
   }
 }
 
@@ -242,6 +305,10 @@ if (child >= 0) {
     markdownOf('get (hit)', throughput.get ?? []),
     markdownOf('set (overwrite of a present key)', throughput.set ?? []),
     markdownOf('mixed: 90% get / 10% set', throughput.mixed ?? []),
+    markdownOf(
+      `getMany(${BATCH}): keys/s, the same sequence in batches (peers: one \`get\` per key)`,
+      throughput.getMany ?? [],
+    ),
     `#### Memory per entry, ${entries.toLocaleString('en-US')} entries\n\nEach contender alone in a fresh ` +
       'process: heap + external and RSS growth after filling it with `user:N:info:v1` → small integer, ' +
       `after a forced GC.\n\n${table(

@@ -11,6 +11,11 @@ export interface NativeLocalStorage {
   remove(key: string): boolean
   /** Slots (-1 for a miss), one per key. */
   getMany(keys: readonly string[]): Int32Array
+  /**
+   * Slots of `count` keys joined by NUL, written to `batch`; returns `count`, or -1 when the
+   * string does not split into `count` keys (a key holds a NUL) or `count` is not 1…`batch.length`.
+   */
+  getJoined(joined: string, count: number): number
   /** Slots, one per key, followed by the slots the batch freed. */
   setMany(keys: readonly string[], ttlMs?: number | null): Int32Array
   removeMany(keys: readonly string[]): number
@@ -20,6 +25,8 @@ export interface NativeLocalStorage {
   stats(): LocalStorageStats
   /** `[n, slot1 … slotn]`: slots freed by the last call, shared memory owned by Rust. */
   readonly freed: Int32Array
+  /** The slots of the last `getJoined`, shared memory owned by Rust. */
+  readonly batch: Int32Array
 }
 
 export interface LocalStorageStats {

@@ -69,6 +69,27 @@ for (const policy of ['lru', 'tlfu'] as const) {
     t.deepEqual(values, [...keys.map((k) => k.toUpperCase()), undefined])
   })
 
+  test(`${policy}: getMany answers keys holding NUL, empty keys and batches past the shared buffer`, (t) => {
+    const store = new LocalStore(policy, 2000)
+    // NUL separates keys in the one-string path: a key holding it must not be split into others.
+    const tricky = ['a\0b', 'a', 'b', '', '\0', 'é\0ü', 'x']
+    store.setMany(
+      tricky,
+      tricky.map((k) => `v(${k})`),
+    )
+    t.deepEqual(
+      store.getMany(tricky),
+      tricky.map((k) => `v(${k})`),
+    )
+    t.deepEqual(store.getMany(['a', 'b']), ['v(a)', 'v(b)'])
+    t.deepEqual(store.getMany(['', '', 'a']), ['v()', 'v()', 'v(a)'])
+    t.deepEqual(store.getMany([]), [])
+    const many = Array.from({ length: 1000 }, (_, i) => `k:${i}`)
+    store.setMany(many, many)
+    t.deepEqual(store.getMany(many), many)
+    t.deepEqual(store.getMany([...many.slice(0, 300), 'missing']), [...many.slice(0, 300), undefined])
+  })
+
   test(`${policy}: a batch larger than the storage keeps only live values`, (t) => {
     const store = new LocalStore(policy, 10)
     const keys = Array.from({ length: 100 }, (_, i) => `key:${i}`)

@@ -98,11 +98,18 @@ export class LocalStore {
   /** Values for `keys` (undefined for a miss), in one native call. */
   getMany(keys: readonly string[]): unknown[] {
     validateKeys(keys)
-    const slots = this.#native.getMany(keys)
+    const n = keys.length
+    // One joined string crosses faster than an array of strings; a batch too large for the shared
+    // buffer, or with a key holding the separator, takes the array path.
+    const native = this.#native
+    const slots =
+      n <= native.batch.length && native.getJoined(keys.join('\0'), n) === n
+        ? native.batch
+        : native.getMany(keys)
     if (this.#freed[0] !== 0) this.#releaseFreed()
     const values = this.#values
-    const out = new Array<unknown>(keys.length)
-    for (let i = 0; i < slots.length; i++) {
+    const out = new Array<unknown>(n)
+    for (let i = 0; i < n; i++) {
       const slot = slots[i] as number
       out[i] = slot < 0 ? undefined : values[slot]
     }
