@@ -211,6 +211,18 @@ impl<C: Clock> LocalCache<C> {
     /// unlinks or evicts, so eviction decisions see exactly the unbuffered history (the hit ratio is
     /// the same as without the buffer).
     fn apply_reads(&mut self) {
+        match &self.policy {
+            Policy::Lru(lru) => {
+                for read in self.reads.iter().filter(|read| read.slot != NIL) {
+                    lru.prefetch(read.slot);
+                }
+            }
+            Policy::TinyLfu(tlfu) => {
+                for read in &self.reads {
+                    tlfu.prefetch(read.hash, (read.slot != NIL).then_some(read.slot));
+                }
+            }
+        }
         match &mut self.policy {
             Policy::Lru(lru) => {
                 for read in self.reads.drain(..) {

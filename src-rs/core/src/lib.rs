@@ -17,6 +17,7 @@ pub mod clock;
 pub mod fingerprint;
 pub mod list;
 pub mod lru;
+mod prefetch;
 #[cfg(feature = "replay")]
 pub mod replay;
 pub mod sketch;

@@ -39,6 +39,12 @@ impl Lists {
         (first < self.slots).then_some(first)
     }
 
+    /// Starts loading the links of `slot`.
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        crate::prefetch::prefetch(&self.links[slot as usize]);
+    }
+
     /// Appends `slot` (not linked anywhere) at the back of `list`.
     #[inline]
     pub fn push_back(&mut self, list: u8, slot: u32) {

@@ -22,6 +22,12 @@ impl Lru {
         }
     }
 
+    /// Starts loading what reordering `slot` will touch first.
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        self.order.prefetch(slot);
+    }
+
     #[inline]
     pub fn on_hit(&mut self, slot: u32) {
         self.order.move_to_back(ORDER, slot);

@@ -93,6 +93,12 @@ impl FrequencySketch {
         self.additions = (self.additions - (odd >> 2)) >> 1;
     }
 
+    /// Starts loading the block of the key with this hash.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        crate::prefetch::prefetch(&self.table[self.locate(hash).0]);
+    }
+
     /// The block a key lives in, and an independent hash that picks its counters there.
     #[inline]
     fn locate(&self, hash: u64) -> (usize, u64) {

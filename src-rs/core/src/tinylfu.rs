@@ -78,6 +78,17 @@ impl WTinyLfu {
         }
     }
 
+    /// Starts loading what recording a read of this key (and, for a hit, reordering its slot) will
+    /// touch first.
+    #[inline]
+    pub fn prefetch(&self, hash: u64, slot: Option<u32>) {
+        self.sketch.prefetch(hash);
+        if let Some(slot) = slot {
+            crate::prefetch::prefetch(&self.segment[slot as usize]);
+            self.lists.prefetch(slot);
+        }
+    }
+
     /// Reorders an entry that was read (or overwritten).
     #[inline]
     pub fn on_hit(&mut self, slot: u32) {
