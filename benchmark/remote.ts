@@ -207,10 +207,12 @@ async function rawRedis(url: string): Promise<Raw> {
   const client = createClient({ url }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
   client.on('error', () => {})
   await client.connect()
-  const expiry = { expiration: { type: 'PX', value: TTL_MS } } as const
+  // Raw arguments, as lib/storages/redis.ts sends GET and SET.
+  const asBuffers = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
+  const ttl = String(TTL_MS)
   return {
-    get: (key) => client.get(key),
-    set: (key, value) => client.set(key, value, expiry),
+    get: (key) => client.sendCommand(['GET', key], asBuffers),
+    set: (key, value) => client.sendCommand(['SET', key, value, 'PX', ttl], asBuffers),
     getMany: (keys) => client.mGet(keys),
     async dropTable() {},
     async drop() {

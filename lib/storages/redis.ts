@@ -68,9 +68,7 @@ const OPTIONS: OptionChecks<RedisStorageOptions> = {
  * the part used here.)
  */
 interface Commands {
-  get(key: string): Promise<Buffer | null>
   mGet(keys: string[]): Promise<(Buffer | null)[]>
-  set(key: string, value: Buffer, options?: { expiration: { type: 'PX'; value: number } }): Promise<unknown>
   mSet(entries: [string, Buffer][]): Promise<unknown>
   del(keys: string | string[]): Promise<number>
   info(section: string): Promise<Buffer | string>
@@ -84,6 +82,25 @@ interface Client {
   readonly commands: Commands
   /** A Redis Cluster: multi-key commands go one hash slot at a time. */
   readonly cluster: boolean
+  /**
+   * Sends one single-key command as raw arguments, replies read as Buffers. GET and SET go this
+   * way: the driver's typed command methods parse their options and arguments on every call,
+   * which costs more than the round trip's own work on the client.
+   */
+  readonly send: (key: string, args: (string | Buffer)[]) => Promise<unknown>
+}
+
+/** The raw-arguments entry points of the driver, as a client and a cluster offer them. */
+interface ClientSend {
+  sendCommand(args: (string | Buffer)[], options: object): Promise<unknown>
+}
+interface ClusterSend {
+  sendCommand(
+    firstKey: string,
+    isReadonly: boolean,
+    args: (string | Buffer)[],
+    options: object,
+  ): Promise<unknown>
 }
 
 // node-redis is an optional peer dependency: required when a storage connects, not when cacheme loads.
@@ -116,8 +133,12 @@ function setFailed(error: unknown): never {
 function ignoreReply(): void {}
 
 /** SET … PX takes a positive integer. */
-function px(ttlMs: number): { expiration: { type: 'PX'; value: number } } {
-  return { expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }
+function px(ttlMs: number): string {
+  return String(Math.max(1, Math.ceil(ttlMs)))
+}
+
+function setCommand(key: string, value: Buffer, ttl: string | null): (string | Buffer)[] {
+  return ttl === null ? ['SET', key, value] : ['SET', key, value, 'PX', ttl]
 }
 
 /**
@@ -205,7 +226,13 @@ async function connect(url: string, cluster: boolean): Promise<Client> {
       if (/cluster_enabled:1/.test(info))
         throw new Error('the server is a Redis Cluster node: pass cluster: true')
     }
-    return { commands, cluster }
+    const asBuffers = { typeMapping: buffers }
+    const send = cluster
+      ? (key: string, args: (string | Buffer)[]) =>
+          (commands as unknown as ClusterSend).sendCommand(key, false, args, asBuffers)
+      : (_key: string, args: (string | Buffer)[]) =>
+          (commands as unknown as ClientSend).sendCommand(args, asBuffers)
+    return { commands, cluster, send }
   } catch (error) {
     discard(commands)
     const first = error instanceof Error ? error.message : String(error)
@@ -260,7 +287,10 @@ export class RedisStorage implements RemoteStorage {
   // Not async: one derived promise instead of an async frame awaiting the driver's, on every get.
   get(key: string): Promise<Buffer | undefined> {
     if (this.#closed) return Promise.reject(closedError('redis'))
-    return this.#client().commands.get(key).then(presentOrUndefined, getFailed)
+    return (this.#client().send(key, ['GET', key]) as Promise<Buffer | null>).then(
+      presentOrUndefined,
+      getFailed,
+    )
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
@@ -291,20 +321,21 @@ export class RedisStorage implements RemoteStorage {
   // Not async, like get.
   set(key: string, value: Buffer, ttlMs: number | null): Promise<void> {
     if (this.#closed) return Promise.reject(closedError('redis'))
-    const { commands } = this.#client()
-    const reply = ttlMs === null ? commands.set(key, value) : commands.set(key, value, px(ttlMs))
-    return reply.then(ignoreReply, setFailed)
+    const ttl = ttlMs === null ? null : px(ttlMs)
+    return this.#client()
+      .send(key, setCommand(key, value, ttl))
+      .then(ignoreReply, setFailed)
   }
 
   async setMany(entries: readonly RemoteEntry[], ttlMs: number | null): Promise<void> {
     if (entries.length === 0) return
-    const { commands, cluster } = this.#client()
+    const { commands, cluster, send } = this.#client()
     // Entries of one slot (or of a standalone server): one MSET without a TTL, else one SET … PX each.
     // Every command is issued in this turn, so the driver writes them together.
     const write = (slotEntries: RemoteEntry[]): Promise<unknown> => {
       if (ttlMs === null) return commands.mSet(slotEntries as [string, Buffer][])
-      const expiry = px(ttlMs)
-      return Promise.all(slotEntries.map(([key, value]) => commands.set(key, value, expiry)))
+      const ttl = px(ttlMs)
+      return Promise.all(slotEntries.map(([key, value]) => send(key, setCommand(key, value, ttl))))
     }
     try {
       if (!cluster) {
