@@ -233,10 +233,15 @@ async function rawPostgres(url: string, table: string): Promise<Raw> {
   const getManySql = `SELECT key, value FROM ${t} WHERE key = ANY($1::varchar[]) AND ${live}`
   const setSql = `INSERT INTO ${t} (key, value, expire, updated_at) VALUES ($2, $3, ${expire}, now())
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire, updated_at = EXCLUDED.updated_at`
+  // Named (prepared once per connection), as the storage runs them by default.
+  const named = (name: string, text: string) => (values: unknown[]) => pool.query({ name, text, values })
+  const getNamed = named(`raw_get_${table}`, getSql)
+  const setNamed = named(`raw_set_${table}`, setSql)
+  const getManyNamed = named(`raw_get_many_${table}`, getManySql)
   return {
-    get: async (key) => (await pool.query(getSql, [key])).rows[0]?.value,
-    set: (key, value) => pool.query(setSql, [TTL_MS, key, value]),
-    getMany: async (keys) => (await pool.query(getManySql, [keys])).rows,
+    get: async (key) => (await getNamed([key])).rows[0]?.value,
+    set: (key, value) => setNamed([TTL_MS, key, value]),
+    getMany: async (keys) => (await getManyNamed([keys])).rows,
     async dropTable(name) {
       await pool.query(`DROP TABLE IF EXISTS "${name}"`)
     },

@@ -11,14 +11,22 @@ import { freshName, RUN, URLS, withServer } from './servers'
 
 const url = URLS.postgresql
 
-/** Runs `work` counting the statements pg clients send, and how many distinct clients sent them. */
-async function countQueries(work: () => Promise<unknown>): Promise<{ queries: number; clients: number }> {
+/**
+ * Runs `work` counting the statements pg clients send, how many distinct clients sent them, and the
+ * statement names they carried (undefined for an unnamed statement).
+ */
+async function countQueries(
+  work: () => Promise<unknown>,
+): Promise<{ queries: number; clients: number; names: (string | undefined)[] }> {
   const query = Client.prototype.query
   const clients = new Set<Client>()
+  const names: (string | undefined)[] = []
   let queries = 0
   Client.prototype.query = function (this: Client, ...args: unknown[]) {
     queries += 1
     clients.add(this)
+    const config = args[0]
+    names.push(typeof config === 'object' && config !== null ? (config as { name?: string }).name : undefined)
     return (query as (...args: unknown[]) => unknown).apply(this, args)
   } as typeof query
   try {
@@ -26,7 +34,7 @@ async function countQueries(work: () => Promise<unknown>): Promise<{ queries: nu
   } finally {
     Client.prototype.query = query
   }
-  return { queries, clients: clients.size }
+  return { queries, clients: clients.size, names }
 }
 
 withServer('postgresql', url, () => {
@@ -80,6 +88,50 @@ withServer('postgresql', url, () => {
       t.is(read.queries, 1)
     },
   )
+
+  test.serial(
+    'postgresql: single-key statements and getMany are prepared (named) unless preparedStatements is false',
+    async (t) => {
+      const table = freshName()
+      const prepared = await open(table)
+      const plain = await openPostgres(url, { table, preparedStatements: false })
+      opened.push(plain)
+      const key = `${keyPrefix()}k`
+      const named = await countQueries(async () => {
+        await prepared.set(key, Buffer.from('a'), 60_000)
+        t.deepEqual(await prepared.get(key), Buffer.from('a'))
+        await prepared.getMany([key])
+        await prepared.remove(key)
+      })
+      t.is(named.names.length, 4)
+      t.true(named.names.every((name) => typeof name === 'string' && name.startsWith('cacheme_')))
+      t.is(new Set(named.names).size, 4, 'one name per statement text')
+      const unnamed = await countQueries(async () => {
+        await plain.set(key, Buffer.from('b'), 60_000)
+        t.deepEqual(await plain.get(key), Buffer.from('b'))
+        t.deepEqual(await prepared.get(key), Buffer.from('b'), 'both storages see one table')
+      })
+      t.deepEqual(unnamed.names.slice(0, 2), [undefined, undefined])
+      await t.throwsAsync(openPostgres(url, { table, preparedStatements: 'yes' as unknown as boolean }), {
+        code: 'CACHEME_INVALID_ARGUMENT',
+        message: /preparedStatements must be a boolean/,
+      })
+    },
+  )
+
+  test.serial('postgresql: two tables on one server keep their own prepared statements', async (t) => {
+    const a = await open()
+    const b = await open()
+    const key = `${keyPrefix()}same`
+    // Many gets per pool so every connection prepares both tables' statements.
+    await a.set(key, Buffer.from('a'), 60_000)
+    await b.set(key, Buffer.from('b'), 60_000)
+    const reads = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).get(key)))
+    t.deepEqual(
+      reads,
+      reads.map((_, i) => Buffer.from(i % 2 === 0 ? 'a' : 'b')),
+    )
+  })
 
   test.serial(
     'postgresql: poolSize bounds the connections; callers beyond it wait and succeed',

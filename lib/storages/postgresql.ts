@@ -7,7 +7,9 @@
 // DO UPDATE` per 1000 entries. Expired rows are misses on every read; cleanupExpired deletes them a
 // bounded batch at a time.
 
+import { createHash } from 'node:crypto'
 import type { DatabaseError, Pool, PoolClient } from 'pg'
+import { InvalidArgumentError } from '../errors'
 import type { RemoteBackend } from './backend'
 import type { RemoteEntry, RemoteStorage } from './remote'
 import {
@@ -32,10 +34,41 @@ import {
   TABLE_BACKEND,
 } from './sql-names'
 
-/** postgresql: `table` or `schema.table` (the schema must exist); `poolSize`. */
-export type PostgresStorageOptions = SqlServerOptions
+/**
+ * postgresql: `table` or `schema.table` (the schema must exist); `poolSize`; `preparedStatements`
+ * (default true): the single-key statements are prepared once per connection (named statements).
+ * Turn it off behind a pooler in transaction mode that does not track them (PgBouncer before 1.21,
+ * or without `max_prepared_statements`).
+ */
+export type PostgresStorageOptions = SqlServerOptions & { preparedStatements?: boolean }
 
-const OPTIONS: OptionChecks<PostgresStorageOptions> = sqlServerOptions('postgresql')
+const OPTIONS: OptionChecks<PostgresStorageOptions> = {
+  ...sqlServerOptions('postgresql'),
+  preparedStatements: (prepared = true) => {
+    if (typeof prepared !== 'boolean') {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_ARGUMENT',
+        `postgresql preparedStatements must be a boolean; got ${String(prepared)}`,
+      )
+    }
+    return prepared
+  },
+}
+
+/** A statement as pg runs it: named ones are parsed and planned once per connection. */
+interface Statement {
+  readonly text: string
+  readonly name: string | undefined
+}
+
+/**
+ * Named after its text, so two storages on one table share the name only when they share the
+ * statement (pg refuses one name for two texts on a connection).
+ */
+function statement(text: string, prepared: boolean): Statement {
+  const name = prepared ? `cacheme_${createHash('sha1').update(text).digest('hex').slice(0, 24)}` : undefined
+  return { text, name }
+}
 
 /** Rows per multi-row upsert: 2 parameters each, far below PostgreSQL's 65535. */
 const WRITE_CHUNK = 1000
@@ -71,18 +104,18 @@ export class PostgresStorage implements RemoteStorage {
   readonly maxKeyLength = MAX_KEY_LENGTH
   readonly #pool: Pool
   readonly #sql: {
-    get: string
-    getMany: string
-    remove: string
-    removeMany: string
+    get: Statement
+    getMany: Statement
+    remove: Statement
+    removeMany: Statement
     cleanup: string
     /** The one-row upsert of set, built once. */
-    set: string
+    set: Statement
     upsert: (rows: number) => string
   }
   #closed = false
 
-  private constructor(pool: Pool, table: string) {
+  private constructor(pool: Pool, table: string, prepared: boolean) {
     this.#pool = pool
     const t = quote(table).table
     const live = '(expire IS NULL OR expire > now())'
@@ -96,20 +129,20 @@ export class PostgresStorage implements RemoteStorage {
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire, updated_at = EXCLUDED.updated_at`
     }
     this.#sql = {
-      get: `SELECT value FROM ${t} WHERE key = $1 AND ${live}`,
-      getMany: `SELECT key, value FROM ${t} WHERE key = ANY($1::varchar[]) AND ${live}`,
-      remove: `DELETE FROM ${t} WHERE key = $1`,
-      removeMany: `DELETE FROM ${t} WHERE key = ANY($1::varchar[])`,
+      get: statement(`SELECT value FROM ${t} WHERE key = $1 AND ${live}`, prepared),
+      getMany: statement(`SELECT key, value FROM ${t} WHERE key = ANY($1::varchar[]) AND ${live}`, prepared),
+      remove: statement(`DELETE FROM ${t} WHERE key = $1`, prepared),
+      removeMany: statement(`DELETE FROM ${t} WHERE key = ANY($1::varchar[])`, prepared),
       // SKIP LOCKED: concurrent cleanups share the work instead of queueing on each other's rows.
       cleanup: `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expire <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
-      set: upsert(1),
+      set: statement(upsert(1), prepared),
       upsert,
     }
   }
 
   /** Connects, then creates the table and its index when missing. */
   static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
-    const { table, poolSize } = readOptions(OPTIONS, options, url)
+    const { table, poolSize, preparedStatements } = readOptions(OPTIONS, options, url)
     // pg is an optional peer dependency: required when a storage opens, not when cacheme loads.
     const pg = require('pg') as typeof import('pg')
     const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 })
@@ -132,7 +165,7 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
       const message = `cannot open ${redact(url)} table ${table}: ${messageOf(error)}`
       throw storageError('postgresql', message, error)
     }
-    return new PostgresStorage(pool, table)
+    return new PostgresStorage(pool, table, preparedStatements)
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -156,7 +189,8 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
     const rows = lastPerKey(entries)
     for (let start = 0; start < rows.length; start += WRITE_CHUNK) {
       const chunk = rows.slice(start, start + WRITE_CHUNK)
-      await this.#query('batch SET', this.#sql.upsert(chunk.length), [ttlMs, ...chunk.flat()])
+      const upsert = { text: this.#sql.upsert(chunk.length), name: undefined }
+      await this.#query('batch SET', upsert, [ttlMs, ...chunk.flat()])
     }
   }
 
@@ -186,10 +220,11 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expire = EXCLUDED.expire
     await this.#pool.end()
   }
 
-  async #query<R extends object>(what: string, text: string, values: unknown[]): Promise<R[]> {
+  async #query<R extends object>(what: string, { text, name }: Statement, values: unknown[]): Promise<R[]> {
     if (this.#closed) throw closedError('postgresql')
     try {
-      const result = await retrying(DEADLOCK_ATTEMPTS, isDeadlock, () => this.#pool.query<R>(text, values))
+      const query = { text, name, values }
+      const result = await retrying(DEADLOCK_ATTEMPTS, isDeadlock, () => this.#pool.query<R>(query))
       return result.rows
     } catch (error) {
       throw failure('postgresql', what, error)
