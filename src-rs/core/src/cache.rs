@@ -20,6 +20,7 @@ use crate::lru::Lru;
 use crate::stats::StorageCounters;
 use crate::timer_wheel::TimerWheel;
 use crate::tinylfu::WTinyLfu;
+use crate::weight::{MaxWeightError, Weights};
 
 /// Which eviction policy bounds the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,8 @@ pub struct LocalCache<C: Clock = MonotonicClock> {
     reads: Vec<Read>,
     counters: StorageCounters,
     capacity: u32,
+    /// Per-entry weights, only in a cache with a weight bound (see [`crate::weight`]).
+    weights: Option<Weights>,
 }
 
 /// Reads are applied to the policy in batches (as Caffeine's read buffer does): a hit then costs a
@@ -149,7 +152,25 @@ impl<C: Clock> LocalCache<C> {
             reads: Vec::with_capacity(READ_BUFFER),
             counters: StorageCounters::default(),
             capacity,
+            weights: None,
         })
+    }
+
+    /// Adds a weight bound: from then on entries are also evicted while their weights (given to
+    /// [`Self::insert_weighted`]) add up to more than `max_weight`. For a new, empty cache.
+    pub fn with_max_weight(mut self, max_weight: u64) -> Result<Self, MaxWeightError> {
+        debug_assert!(self.is_empty());
+        self.weights = Some(Weights::new(max_weight)?);
+        Ok(self)
+    }
+
+    /// The total weight and the weight bound, for a cache that has one.
+    pub fn weight(&self) -> Option<(u64, u64)> {
+        self.weights.as_ref().map(|w| (w.total(), w.max()))
+    }
+
+    pub fn is_weighted(&self) -> bool {
+        self.weights.is_some()
     }
 
     pub fn capacity(&self) -> u32 {
@@ -252,6 +273,13 @@ impl<C: Clock> LocalCache<C> {
     /// Stores `key` (for `ttl` nanoseconds, or until evicted) and returns its slot. A new key may
     /// push another entry out; its slot then appears in [`Self::freed`].
     pub fn insert(&mut self, key: &[u8], ttl: Option<u64>) -> u32 {
+        self.insert_weighted(key, ttl, 1)
+    }
+
+    /// [`Self::insert`] with the entry's weight, which counts only in a cache with a weight bound.
+    /// An entry heavier than the whole bound is evicted at once (its slot appears in
+    /// [`Self::freed`]).
+    pub fn insert_weighted(&mut self, key: &[u8], ttl: Option<u64>, weight: u32) -> u32 {
         self.apply_reads();
         let now = (ttl.is_some() || !self.wheel.is_empty()).then(|| self.clock.now());
         if let Some(now) = now {
@@ -265,9 +293,16 @@ impl<C: Clock> LocalCache<C> {
                 Policy::TinyLfu(tlfu) => tlfu.on_hit(slot),
             }
             self.counters.updates += 1;
+            if let Some(weights) = &mut self.weights {
+                weights.set(slot, weight);
+                self.evict_overweight(slot);
+            }
             return slot;
         }
         let slot = self.allocate(fingerprint);
+        if let Some(weights) = &mut self.weights {
+            weights.set(slot, weight);
+        }
         self.schedule(slot, now, ttl);
         let fingerprints = &self.fingerprints;
         let victim = match &mut self.policy {
@@ -279,7 +314,37 @@ impl<C: Clock> LocalCache<C> {
             self.release(victim);
             self.counters.evictions += 1;
         }
+        if self.weights.is_some() {
+            self.evict_overweight(slot);
+        }
         slot
+    }
+
+    /// Evicts until the total weight fits the bound: `written` first if it alone is heavier than
+    /// the bound, then whatever the policy gives up.
+    fn evict_overweight(&mut self, written: u32) {
+        let Some(weights) = &self.weights else {
+            return;
+        };
+        if weights.of(written) > weights.max() && self.is_live(written) {
+            self.release(written);
+            self.counters.evictions += 1;
+        }
+        while let Some(weights) = self.weights.as_ref().filter(|w| w.over()) {
+            let fingerprints = &self.fingerprints;
+            let victim = match &mut self.policy {
+                Policy::Lru(lru) => lru.victim(),
+                Policy::TinyLfu(tlfu) => tlfu.victim(
+                    |s| fingerprints[s as usize].hash,
+                    |s| weights.of(s) > weights.max(),
+                ),
+            };
+            let Some(victim) = victim else {
+                break;
+            };
+            self.release(victim);
+            self.counters.evictions += 1;
+        }
     }
 
     /// Removes `key`; returns its slot (also reported in [`Self::freed`]) if it was present.
@@ -384,6 +449,9 @@ impl<C: Clock> LocalCache<C> {
             Policy::TinyLfu(tlfu) => tlfu.on_remove(slot),
         }
         self.wheel.deschedule(slot);
+        if let Some(weights) = &mut self.weights {
+            weights.clear(slot);
+        }
         self.occupied[slot as usize] = false;
         self.free_slots.push(slot);
         self.freed.push(slot);
@@ -494,6 +562,167 @@ mod tests {
         c.insert(b"a", None);
         clock.advance(1000 * MS);
         assert!(c.get(b"a").is_some());
+    }
+
+    fn weighted(kind: PolicyKind, capacity: u32, max_weight: u64) -> LocalCache<ManualClock> {
+        LocalCache::with_seed(kind, capacity, ManualClock::default(), 7)
+            .unwrap()
+            .with_max_weight(max_weight)
+            .unwrap()
+    }
+
+    #[test]
+    fn weight_bound_evicts_by_weight_before_the_entry_bound() {
+        for kind in [PolicyKind::Lru, PolicyKind::TinyLfu] {
+            let mut c = weighted(kind, 100, 10);
+            for i in 0..5u32 {
+                c.insert_weighted(&i.to_le_bytes(), None, 3);
+                assert!(c.weight().unwrap().0 <= 10, "{kind:?}");
+            }
+            // Three entries of 3 fit in 10; the fourth and fifth pushed two out.
+            assert_eq!(c.len(), 3, "{kind:?}");
+            assert_eq!(c.weight(), Some((9, 10)));
+            assert_eq!(c.counters().evictions, 2);
+        }
+    }
+
+    #[test]
+    fn lru_weight_eviction_takes_the_least_recent_first() {
+        let mut c = weighted(PolicyKind::Lru, 100, 10);
+        c.insert_weighted(b"a", None, 4);
+        c.insert_weighted(b"b", None, 4);
+        c.get(b"a");
+        c.insert_weighted(b"c", None, 4);
+        assert!(c.contains(b"a") && c.contains(b"c") && !c.contains(b"b"));
+    }
+
+    #[test]
+    fn an_entry_heavier_than_the_bound_is_dropped_and_nothing_else_is() {
+        for kind in [PolicyKind::Lru, PolicyKind::TinyLfu] {
+            let mut c = weighted(kind, 100, 10);
+            c.insert_weighted(b"a", None, 5);
+            let slot = c.insert_weighted(b"huge", None, 11);
+            assert!(!c.is_live(slot));
+            assert!(c.contains(b"a") && !c.contains(b"huge"), "{kind:?}");
+            assert_eq!(c.weight(), Some((5, 10)));
+            assert!(c.freed().any(|s| s == slot));
+        }
+    }
+
+    #[test]
+    fn overwriting_with_a_new_weight_adjusts_the_total_and_evicts_if_needed() {
+        let mut c = weighted(PolicyKind::Lru, 100, 10);
+        c.insert_weighted(b"a", None, 2);
+        c.insert_weighted(b"b", None, 2);
+        c.insert_weighted(b"a", None, 1);
+        assert_eq!(c.weight(), Some((3, 10)));
+        // Growing b to 9 leaves no room for a (1 + 9 = 10 fits; 2 more does not).
+        c.insert_weighted(b"b", None, 9);
+        assert_eq!(c.weight(), Some((10, 10)));
+        c.insert_weighted(b"c", None, 2);
+        assert!(c.contains(b"c") && !c.contains(b"a"));
+        // Least recent first: a, then b (written before c), leaving c alone.
+        assert_eq!(c.weight(), Some((2, 10)));
+        assert!(!c.contains(b"b"));
+        // Overwriting an entry past the bound drops just that entry.
+        c.insert_weighted(b"c", None, 11);
+        assert!(c.is_empty());
+        assert_eq!(c.weight(), Some((0, 10)));
+    }
+
+    #[test]
+    fn both_bounds_hold_the_entry_count_too() {
+        let mut c = weighted(PolicyKind::TinyLfu, 3, 1_000);
+        for i in 0..10u32 {
+            c.insert_weighted(&i.to_le_bytes(), None, 1);
+        }
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.weight(), Some((3, 1_000)));
+    }
+
+    #[test]
+    fn tinylfu_weight_eviction_keeps_the_frequent_victim_over_a_cold_candidate() {
+        // Capacity 100 (window 1), weight 6: a hot entry, then cold ones of weight 2.
+        let mut c = weighted(PolicyKind::TinyLfu, 100, 6);
+        c.insert_weighted(b"hot", None, 2);
+        for _ in 0..10 {
+            c.get(b"hot");
+        }
+        for i in 0..20u32 {
+            let key = format!("cold{i}");
+            c.get(key.as_bytes());
+            c.insert_weighted(key.as_bytes(), None, 2);
+            assert!(c.weight().unwrap().0 <= 6);
+        }
+        assert!(
+            c.contains(b"hot"),
+            "the frequent entry survives a scan of cold ones"
+        );
+    }
+
+    #[test]
+    fn removals_expiry_and_clear_give_their_weight_back() {
+        let clock = ManualClock::default();
+        let mut c = LocalCache::with_seed(PolicyKind::TinyLfu, 10, clock.clone(), 1)
+            .unwrap()
+            .with_max_weight(100)
+            .unwrap();
+        c.insert_weighted(b"a", Some(10 * MS), 30);
+        c.insert_weighted(b"b", None, 20);
+        c.insert_weighted(b"c", None, 10);
+        c.remove(b"c");
+        assert_eq!(c.weight(), Some((50, 100)));
+        clock.advance(20 * MS);
+        assert_eq!(c.get(b"a"), None);
+        assert_eq!(c.weight(), Some((20, 100)));
+        c.clear();
+        assert_eq!(c.weight(), Some((0, 100)));
+    }
+
+    #[test]
+    fn an_unweighted_cache_ignores_weights() {
+        let (mut c, _) = cache(PolicyKind::Lru, 2);
+        c.insert_weighted(b"a", None, u32::MAX);
+        assert!(c.contains(b"a"));
+        assert_eq!(c.weight(), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever is written, removed or read, both bounds hold after every operation and the
+        /// total is the sum of the live entries' weights.
+        #[test]
+        fn weighted_bounds_always_hold(
+            tlfu in proptest::bool::ANY,
+            ops in proptest::collection::vec((0u8..4, 0u32..40, 0u32..30), 1..300),
+        ) {
+            let kind = if tlfu { PolicyKind::TinyLfu } else { PolicyKind::Lru };
+            let mut c = weighted(kind, 16, 50);
+            let mut weights = std::collections::HashMap::new();
+            for (op, key, weight) in ops {
+                let k = key.to_le_bytes();
+                match op {
+                    0 | 1 => {
+                        c.insert_weighted(&k, None, weight);
+                        weights.insert(key, weight);
+                    }
+                    2 => {
+                        c.remove(&k);
+                    }
+                    _ => {
+                        c.get(&k);
+                    }
+                }
+                let (total, max) = c.weight().unwrap();
+                proptest::prop_assert!(total <= max);
+                proptest::prop_assert!(c.len() <= 16);
+                let live: u64 = weights
+                    .iter()
+                    .filter(|(key, _)| c.contains(&key.to_le_bytes()))
+                    .map(|(_, &w)| u64::from(w))
+                    .sum();
+                proptest::prop_assert_eq!(live, total);
+            }
+        }
     }
 
     #[test]

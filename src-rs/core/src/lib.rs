@@ -24,6 +24,7 @@ pub mod sketch;
 pub mod stats;
 pub mod timer_wheel;
 pub mod tinylfu;
+pub mod weight;
 
 pub use bloom::{BloomError, BloomFilter};
 pub use cache::{CapacityError, LocalCache, PolicyKind, MAX_CAPACITY};

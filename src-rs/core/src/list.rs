@@ -39,6 +39,13 @@ impl Lists {
         (first < self.slots).then_some(first)
     }
 
+    /// The most recently appended slot of `list`.
+    #[inline]
+    pub fn back(&self, list: u8) -> Option<u32> {
+        let last = self.links[self.sentinel(list) as usize][PREV];
+        (last < self.slots).then_some(last)
+    }
+
     /// Starts loading the links of `slot`.
     #[inline]
     pub fn prefetch(&self, slot: u32) {

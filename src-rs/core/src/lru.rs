@@ -44,6 +44,11 @@ impl Lru {
         }
     }
 
+    /// The entry to evict to bring the cache under its weight bound: the least recent.
+    pub fn victim(&self) -> Option<u32> {
+        self.order.front(ORDER)
+    }
+
     pub fn on_remove(&mut self, slot: u32) {
         self.order.unlink(slot);
         self.len -= 1;

@@ -131,6 +131,32 @@ impl WTinyLfu {
         }
     }
 
+    /// The entry to evict to bring the cache under its weight bound (Caffeine's eviction from main
+    /// with a weigher): the candidate (probation's newest, the last admitted from the window)
+    /// against the victim (probation's oldest), the less frequent one losing, and a candidate
+    /// heavier than the bound losing outright. With probation empty, protected's oldest, then the
+    /// window's.
+    pub fn victim(
+        &mut self,
+        hash_of: impl Fn(u32) -> u64,
+        too_heavy: impl Fn(u32) -> bool,
+    ) -> Option<u32> {
+        match (self.lists.front(PROBATION), self.lists.back(PROBATION)) {
+            (Some(victim), Some(candidate)) if victim != candidate => Some(
+                if too_heavy(candidate) || !self.admit(hash_of(candidate), hash_of(victim)) {
+                    candidate
+                } else {
+                    victim
+                },
+            ),
+            (Some(victim), _) => Some(victim),
+            _ => self
+                .lists
+                .front(PROTECTED)
+                .or_else(|| self.lists.front(WINDOW)),
+        }
+    }
+
     pub fn on_remove(&mut self, slot: u32) {
         self.lists.unlink(slot);
         match self.segment[slot as usize] {
