@@ -16,6 +16,11 @@ export interface CacheOptions {
    * or a function of the value returning either, or 0 to leave the value out of this tier.
    */
   readonly ttl: number | null | TtlFunction
+  /**
+   * The weight of a value in this tier, for a local storage with a maxWeight (an integer from 0 to
+   * 2^32 − 1); overrides the storage's own `weigh`.
+   */
+  readonly weigh?: ((value: never) => number) | undefined
 }
 
 /** Throws unless `ttl` is null, a positive, finite number of milliseconds, or a function. */
@@ -55,6 +60,7 @@ export function ttlFromValue(ttl: TtlFunction, value: unknown, where: string): n
 export class Cache {
   readonly storage: string
   readonly ttl: number | null | TtlFunction
+  readonly weigh: ((value: unknown) => number) | undefined
 
   constructor(options: CacheOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -70,7 +76,14 @@ export class Cache {
       )
     }
     checkTtl(options.ttl, `Cache(${options.storage})`)
+    if (options.weigh !== undefined && typeof options.weigh !== 'function') {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_WEIGHT',
+        `Cache(${options.storage}): weigh must be a function of the value; got ${typeof options.weigh}`,
+      )
+    }
     this.storage = options.storage
     this.ttl = options.ttl
+    this.weigh = options.weigh as ((value: unknown) => number) | undefined
   }
 }

@@ -61,7 +61,7 @@ export {
   runStorageConformance,
   storageConformance,
 } from './storages/conformance'
-export { type LocalPolicy, LocalStore, MAX_LOCAL_SIZE } from './storages/local'
+export { type LocalPolicy, LocalStore, type LocalStoreOptions, MAX_LOCAL_SIZE } from './storages/local'
 export type { RemoteEntry, RemoteStorage } from './storages/remote'
 export { registerStorage, Storage, type StorageOptions } from './storages/storage'
 export {

@@ -6,8 +6,11 @@ export interface NativeLocalStorage {
   /** Slot of the key, or -1. With a metrics id, a hit is also counted for that node class. */
   get(key: string, metricsId?: number): number
   has(key: string): boolean
-  /** Slot the value must be written to. `ttlMs` undefined or null: no expiry. */
-  set(key: string, ttlMs?: number | null): number
+  /**
+   * Slot the value must be written to. `ttlMs` undefined or null: no expiry. `weight` is read only
+   * by a storage created with a maxWeight (and required there).
+   */
+  set(key: string, ttlMs?: number | null, weight?: number): number
   remove(key: string): boolean
   /** Slots (-1 for a miss), one per key. */
   getMany(keys: readonly string[]): Int32Array
@@ -17,7 +20,7 @@ export interface NativeLocalStorage {
    */
   getJoined(joined: string, count: number): number
   /** Slots, one per key, followed by the slots the batch freed. */
-  setMany(keys: readonly string[], ttlMs?: number | null): Int32Array
+  setMany(keys: readonly string[], ttlMs?: number | null, weights?: readonly number[]): Int32Array
   removeMany(keys: readonly string[]): number
   clear(): void
   purgeExpired(): void
@@ -39,6 +42,10 @@ export interface LocalStorageStats {
   removals: number
   size: number
   capacity: number
+  /** A storage with a weight bound: the total weight of its entries. */
+  weight?: number
+  /** A storage with a weight bound: that bound. */
+  maxWeight?: number
 }
 
 export interface NativeMetrics {
@@ -66,7 +73,7 @@ export interface NativeBloomFilter {
 }
 
 export interface NativeBinding {
-  createLocalStorage(policy: string, size: number): NativeLocalStorage
+  createLocalStorage(policy: string, size: number, maxWeight?: number): NativeLocalStorage
   createMetrics(): number
   metricsRecordHits(id: number, n: number): void
   metricsRecordMisses(id: number, n: number): void

@@ -207,3 +207,47 @@ test('bad sizes, policies, ttls and keys are typed errors that change nothing', 
   t.is(store.get('a'), 1)
   t.is(store.size, 1)
 })
+
+for (const policy of ['lru', 'tlfu'] as const) {
+  test(`${policy}: a maxWeight bounds the total weight; setMany takes one weight per key`, (t) => {
+    const store = new LocalStore(policy, 100, { maxWeight: 10 })
+    store.setMany(['a', 'b', 'c'], [1, 2, 3], null, [3, 3, 3])
+    t.is(store.stats().weight, 9)
+    store.set('d', 4, null, 3)
+    t.is(store.stats().weight, 9, 'one of weight 3 made room')
+    t.is(store.size, 3)
+    t.is(store.get('d'), 4)
+    store.set('huge', 5, null, 11)
+    t.is(store.get('huge'), undefined, 'heavier than the bound: not kept')
+    t.is(store.size, 3)
+    store.set('zero', 6, null, 0)
+    t.is(store.get('zero'), 6, 'a weight of 0 is allowed')
+    t.deepEqual([store.stats().maxWeight, store.maxWeight], [10, 10])
+  })
+
+  test(`${policy}: bad weights are refused with CACHEME_INVALID_WEIGHT and store nothing`, (t) => {
+    const store = new LocalStore(policy, 100, { maxWeight: 10 })
+    store.set('kept', 'v', null, 2)
+    for (const weight of [undefined, -1, 0.5, Number.NaN, 2 ** 32, '1' as unknown as number]) {
+      t.throws(() => store.set('kept', 'other', null, weight), { code: 'CACHEME_INVALID_WEIGHT' } as never)
+      t.throws(() => store.setMany(['x', 'y'], [1, 2], null, [1, weight as number]), {
+        code: 'CACHEME_INVALID_WEIGHT',
+      } as never)
+    }
+    t.throws(() => store.setMany(['x', 'y'], [1, 2], null, [1]), { code: 'CACHEME_INVALID_WEIGHT' } as never)
+    t.is(store.get('kept'), 'v')
+    t.is(store.get('x'), undefined)
+    t.is(store.stats().weight, 2)
+    for (const maxWeight of [0, -3, 1.5, 2 ** 53]) {
+      t.throws(() => new LocalStore(policy, 10, { maxWeight }), { code: 'CACHEME_INVALID_WEIGHT' } as never)
+    }
+  })
+
+  test(`${policy}: a store without maxWeight ignores weights and reports none`, (t) => {
+    const store = new LocalStore(policy, 2)
+    store.set('a', 1, null, 2 ** 40)
+    t.is(store.get('a'), 1)
+    t.is(store.stats().weight, undefined)
+    t.is(store.maxWeight, undefined)
+  })
+}

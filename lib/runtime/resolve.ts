@@ -103,8 +103,24 @@ function tiersOf(
       throw definitionError(runtime, `storage ${JSON.stringify(cache.storage)} is listed twice`)
     seen.add(cache.storage)
     const storage = storageNamed(cache.storage)
-    if (storage.local !== undefined)
-      return new LocalTier(index, cache.storage, cache.ttl, storage.local, grace, guard)
+    const local = storage.local
+    const weigh = (cache as { weigh?: (value: unknown) => number }).weigh
+    if (weigh !== undefined && local?.maxWeight === undefined) {
+      throw definitionError(
+        runtime,
+        `caches[${index}] gives a weigh, but storage ${JSON.stringify(cache.storage)} has no maxWeight`,
+      )
+    }
+    if (local !== undefined) {
+      const weigher = weigh ?? local.weigh
+      if (local.maxWeight !== undefined && weigher === undefined) {
+        throw definitionError(
+          runtime,
+          `storage ${JSON.stringify(cache.storage)} has a maxWeight: caches[${index}] needs a weigh, or the storage one`,
+        )
+      }
+      return new LocalTier(index, cache.storage, cache.ttl, local, grace, guard, weigher)
+    }
     const serializer = meta.serializer ?? storage.serializer ?? defaultSerializer
     return new RemoteTier(
       index,

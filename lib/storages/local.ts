@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../errors'
 import { type LocalStorageStats, type NativeLocalStorage, native } from '../native'
 import type { LocalBackend } from './backend'
-import { urlError } from './shared'
+import { type OptionChecks, urlError } from './shared'
 
 export type LocalPolicy = 'lru' | 'tlfu'
 
@@ -32,6 +32,33 @@ function checkSize(size: number | undefined): number {
   return size as number
 }
 
+/** Largest total weight of a local storage (integers a number holds exactly). */
+export const MAX_LOCAL_WEIGHT = Number.MAX_SAFE_INTEGER
+/** Largest weight of one entry. */
+export const MAX_ENTRY_WEIGHT = 2 ** 32 - 1
+
+/** The weight bound of a local storage: an integer from 1 to MAX_LOCAL_WEIGHT, or undefined. */
+function checkMaxWeight(maxWeight: number | undefined): number | undefined {
+  if (maxWeight === undefined) return undefined
+  if (!Number.isInteger(maxWeight) || maxWeight < 1 || maxWeight > MAX_LOCAL_WEIGHT) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_WEIGHT',
+      `local storage maxWeight must be an integer from 1 to ${MAX_LOCAL_WEIGHT}; got ${String(maxWeight)}`,
+    )
+  }
+  return maxWeight
+}
+
+/** Throws unless `weight` is an integer from 0 to MAX_ENTRY_WEIGHT; `what` names it in the message. */
+export function checkWeight(weight: unknown, what: string): asserts weight is number {
+  if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > MAX_ENTRY_WEIGHT) {
+    throw new InvalidArgumentError(
+      'CACHEME_INVALID_WEIGHT',
+      `${what} must be an integer from 0 to ${MAX_ENTRY_WEIGHT}; got ${typeof weight === 'number' ? weight : typeof weight}`,
+    )
+  }
+}
+
 function validateKeys(keys: readonly string[]): void {
   for (const key of keys) {
     if (typeof key !== 'string') {
@@ -40,14 +67,27 @@ function validateKeys(keys: readonly string[]): void {
   }
 }
 
+export interface LocalStoreOptions {
+  /**
+   * Also bound the total weight of the entries: every write then gives its entry's weight (an
+   * integer from 0 to 2^32 − 1), and entries are evicted until both bounds hold. An entry heavier
+   * than maxWeight is not kept.
+   */
+  readonly maxWeight?: number | undefined
+}
+
 export class LocalStore {
   readonly policy: LocalPolicy
   readonly capacity: number
+  /** The weight bound, if any. */
+  readonly maxWeight: number | undefined
+  /** The storage's weigher (Storage option `weigh`), used by tiers whose Cache names none. */
+  weigh: ((value: unknown) => number) | undefined
   readonly #native: NativeLocalStorage
   readonly #freed: Int32Array
   readonly #values: unknown[] = []
 
-  constructor(policy: LocalPolicy, size: number) {
+  constructor(policy: LocalPolicy, size: number, options: LocalStoreOptions = {}) {
     if (policy !== 'lru' && policy !== 'tlfu') {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
@@ -56,7 +96,8 @@ export class LocalStore {
     }
     this.policy = policy
     this.capacity = checkSize(size)
-    this.#native = native.createLocalStorage(policy, size)
+    this.maxWeight = checkMaxWeight(options.maxWeight)
+    this.#native = native.createLocalStorage(policy, size, this.maxWeight)
     this.#freed = this.#native.freed
   }
 
@@ -79,11 +120,15 @@ export class LocalStore {
     return present
   }
 
-  /** Stores `value` under `key` for `ttlMs` milliseconds (null or undefined: until evicted). */
-  set(key: string, value: unknown, ttlMs?: number | null): void {
+  /**
+   * Stores `value` under `key` for `ttlMs` milliseconds (null or undefined: until evicted). A store
+   * with a maxWeight needs the entry's `weight`; others ignore it.
+   */
+  set(key: string, value: unknown, ttlMs?: number | null, weight?: number): void {
     if (typeof key !== 'string') validateKeys([key])
     if (ttlMs != null) validateTtl(ttlMs)
-    const slot = this.#native.set(key, ttlMs)
+    if (this.maxWeight !== undefined) checkWeight(weight, `the weight of ${JSON.stringify(key)}`)
+    const slot = this.#native.set(key, ttlMs, weight)
     this.#values[slot] = value
     if (this.#freed[0] !== 0) this.#releaseFreed()
   }
@@ -116,8 +161,16 @@ export class LocalStore {
     return out
   }
 
-  /** Stores `values[i]` under `keys[i]`, in one native call. */
-  setMany(keys: readonly string[], values: readonly unknown[], ttlMs?: number | null): void {
+  /**
+   * Stores `values[i]` under `keys[i]`, in one native call. A store with a maxWeight needs
+   * `weights[i]` for each; a bad one stores nothing.
+   */
+  setMany(
+    keys: readonly string[],
+    values: readonly unknown[],
+    ttlMs?: number | null,
+    weights?: readonly number[],
+  ): void {
     if (keys.length !== values.length) {
       throw new InvalidArgumentError(
         'CACHEME_INVALID_ARGUMENT',
@@ -126,7 +179,17 @@ export class LocalStore {
     }
     validateKeys(keys)
     validateTtl(ttlMs)
-    const slots = this.#native.setMany(keys, ttlMs)
+    if (this.maxWeight !== undefined) {
+      if (weights === undefined || weights.length !== keys.length) {
+        throw new InvalidArgumentError(
+          'CACHEME_INVALID_WEIGHT',
+          `setMany on a storage with a maxWeight needs one weight per key; got ${weights?.length ?? 'no'} weights for ${keys.length} keys`,
+        )
+      }
+      for (let i = 0; i < weights.length; i++)
+        checkWeight(weights[i], `the weight of ${JSON.stringify(keys[i])}`)
+    }
+    const slots = this.#native.setMany(keys, ttlMs, weights)
     const stored = this.#values
     // Write in order (a slot reused later in the batch ends with the later value), then drop the
     // values of the slots the batch left free.
@@ -173,6 +236,19 @@ export class LocalStore {
 export interface LocalOptions {
   /** local: maximum number of entries (required). */
   readonly size?: number | undefined
+  /** local: maximum total weight of the entries (needs `weigh`, here or on every Cache using it). */
+  readonly maxWeight?: number | undefined
+  /** local: the weight of a value (an integer from 0 to 2^32 − 1); Cache({ weigh }) overrides it. */
+  readonly weigh?: ((value: unknown) => number) | undefined
+}
+
+function checkWeigh(weigh: unknown): ((value: unknown) => number) | undefined {
+  if (weigh === undefined || typeof weigh === 'function')
+    return weigh as ((value: unknown) => number) | undefined
+  throw new InvalidArgumentError(
+    'CACHEME_INVALID_WEIGHT',
+    `weigh must be a function of the value; got ${typeof weigh}`,
+  )
 }
 
 /** `local://tlfu` and `local://lru`: a LocalStore of `size` entries. */
@@ -180,7 +256,8 @@ export const localBackend: LocalBackend<LocalOptions> = {
   kind: 'local',
   name: 'local',
   schemes: ['local'],
-  options: { size: checkSize },
+  // checkUrl and the store check them when the Storage is created; optional ones may stay undefined.
+  options: { size: checkSize, maxWeight: checkMaxWeight, weigh: checkWeigh } as OptionChecks<LocalOptions>,
   checkUrl(policy, url, options) {
     if (policy !== 'lru' && policy !== 'tlfu') {
       throw urlError(`local storage url must be local://lru or local://tlfu; got ${JSON.stringify(url)}`)
@@ -191,6 +268,17 @@ export const localBackend: LocalBackend<LocalOptions> = {
         `${url} needs a size (maximum number of entries)`,
       )
     }
+    checkMaxWeight(options.maxWeight)
+    checkWeigh(options.weigh)
+    if (options.weigh !== undefined && options.maxWeight === undefined) {
+      throw new InvalidArgumentError('CACHEME_INVALID_WEIGHT', `${url}: weigh needs a maxWeight to bound`)
+    }
   },
-  open: (_url, policy, options) => new LocalStore(policy as LocalPolicy, options.size as number),
+  open: (_url, policy, options) => {
+    const store = new LocalStore(policy as LocalPolicy, options.size as number, {
+      maxWeight: options.maxWeight,
+    })
+    store.weigh = options.weigh
+    return store
+  },
 }

@@ -8,8 +8,9 @@
 // was written is a miss (tags.ts). Nodes with neither store the bare value, as they always did.
 
 import { type TtlFunction, ttlFromValue } from '../cache'
+import { InvalidArgumentError } from '../errors'
 import { Stale, type Stamp } from '../freshness'
-import type { LocalStore } from '../storages/local'
+import { checkWeight, type LocalStore } from '../storages/local'
 import { type TagGuard, VERIFIED_MS } from './tags'
 import { MISS, type Tier } from './tier'
 
@@ -46,6 +47,14 @@ class Stamped {
   ) {}
 }
 
+/** A value prepared for a weighted tier: what the store keeps, and its weight. */
+class Weighed {
+  constructor(
+    readonly stored: unknown,
+    readonly weight: number,
+  ) {}
+}
+
 /**
  * Whether a stamped entry passes its tag check. A record not held yet makes it a miss: the next tier
  * waits for the record, and fills this one back. A pass is remembered on the entry and reused while
@@ -69,6 +78,9 @@ export class LocalTier implements Tier {
   readonly grace: number
   /** The TTL when it does not depend on the value. */
   readonly #ttl: number | null
+  /** Entries carry their write time, TTL and tags (a stale window or tags). */
+  readonly #stamped: boolean
+  #lastWeighed: { value: unknown; weight: number } | undefined
 
   constructor(
     readonly index: number,
@@ -78,15 +90,47 @@ export class LocalTier implements Tier {
     grace = 0,
     /** The tag check of a tagged node class; undefined for others. */
     readonly guard?: TagGuard,
+    /** The weight of a value, for a storage with a maxWeight. */
+    readonly weigh?: (value: unknown) => number,
   ) {
     this.grace = grace
-    this.codec = grace > 0 || guard !== undefined ? STAMPED : LIVE
+    this.#stamped = grace > 0 || guard !== undefined
+    // A weighted tier's prepared form carries its own weigher's result: shared with no other tier.
+    this.codec = weigh !== undefined ? { weighed: this } : this.#stamped ? STAMPED : LIVE
     this.#ttl = typeof ttl === 'function' ? null : ttl
   }
 
+  /**
+   * The value's TTL here. A weighted tier also weighs the value now, so that a bad weight is handled
+   * as a bad TTL is: a set rejects before anything is written, a load's write-back reports it and
+   * leaves this tier out.
+   */
   ttlOf(value: unknown): number | null {
     const ttl = this.ttl
-    return typeof ttl === 'function' ? ttlFromValue(ttl, value, `tier ${this.name}`) : this.#ttl
+    const result = typeof ttl === 'function' ? ttlFromValue(ttl, value, `tier ${this.name}`) : this.#ttl
+    if (this.weigh !== undefined && result !== 0) this.#weightOf(value)
+    return result
+  }
+
+  /** The value's weight, checked; remembered for the one value last weighed (ttlOf, then prepare). */
+  #weightOf(value: unknown): number {
+    const last = this.#lastWeighed
+    if (last !== undefined && last.value === value) return last.weight
+    let weight: unknown
+    try {
+      weight = (this.weigh as (value: unknown) => number)(value)
+    } catch (error) {
+      throw new InvalidArgumentError(
+        'CACHEME_INVALID_WEIGHT',
+        `tier ${this.name}: the weigh function threw`,
+        {
+          cause: error,
+        },
+      )
+    }
+    checkWeight(weight, `tier ${this.name}: the weight of a value`)
+    this.#lastWeighed = { value, weight }
+    return weight
   }
 
   read(key: string): unknown {
@@ -97,13 +141,18 @@ export class LocalTier implements Tier {
     return this.store.getMany(keys).map((stored) => this.#entry(stored))
   }
 
+  /** What the store keeps for `value`; in a weighted tier, with its weight (checked in ttlOf). */
   prepare(value: unknown, ttl: number | null, stamp: Stamp | undefined): unknown {
-    if (this.codec === LIVE) return toLocal(value)
-    return new Stamped(toLocal(value), stamp?.at ?? Date.now(), ttl, stamp?.tags ?? NO_TAGS)
+    const stored = this.#stamped
+      ? new Stamped(toLocal(value), stamp?.at ?? Date.now(), ttl, stamp?.tags ?? NO_TAGS)
+      : toLocal(value)
+    return this.weigh === undefined ? stored : new Weighed(stored, this.#weightOf(value))
   }
 
   write(key: string, prepared: unknown, _strict: boolean, ttl: number | null): undefined {
-    this.store.set(key, prepared, ttl === null ? null : ttl + this.grace)
+    const keep = ttl === null ? null : ttl + this.grace
+    if (prepared instanceof Weighed) this.store.set(key, prepared.stored, keep, prepared.weight)
+    else this.store.set(key, prepared, keep)
   }
 
   writeMany(
@@ -112,7 +161,18 @@ export class LocalTier implements Tier {
     ttl: number | null,
     _strict?: boolean,
   ): undefined {
-    this.store.setMany(keys, prepared, ttl === null ? null : ttl + this.grace)
+    const keep = ttl === null ? null : ttl + this.grace
+    if (this.weigh === undefined) {
+      this.store.setMany(keys, prepared, keep)
+      return
+    }
+    const weighed = prepared as readonly Weighed[]
+    this.store.setMany(
+      keys,
+      weighed.map((p) => p.stored),
+      keep,
+      weighed.map((p) => p.weight),
+    )
   }
 
   /** What a stored entry reads as: MISS, the value, or (past its TTL) a Stale entry. */

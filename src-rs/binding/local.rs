@@ -1,4 +1,5 @@
-//! `createLocalStorage(policy, size)`: the Rust local storage as a JS object of plain functions.
+//! `createLocalStorage(policy, size, maxWeight?)`: the Rust local storage as a JS object of plain
+//! functions.
 //!
 //! Protocol with the JS side (lib/storages/local.ts): Rust returns slot numbers and JS keeps the
 //! value of slot `s` at `values[s]`. After every call, `freed` (an `Int32Array` over memory owned here)
@@ -73,6 +74,22 @@ unsafe fn read_ttl(env: sys::napi_env, value: sys::napi_value) -> Result<Option<
     }
 }
 
+/// An entry's weight: an integer from 0 to 2^32 − 1.
+unsafe fn read_weight(env: sys::napi_env, value: sys::napi_value) -> Result<u32, ()> {
+    match raw::number(env, value) {
+        Some(w) if w.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&w) => Ok(w as u32),
+        _ => Err(()),
+    }
+}
+
+unsafe fn weight_error(env: sys::napi_env) -> sys::napi_value {
+    raw::throw_range_error(
+        env,
+        c"CACHEME_INVALID_WEIGHT",
+        c"a weight must be an integer from 0 to 4294967295",
+    )
+}
+
 unsafe fn ttl_error(env: sys::napi_env) -> sys::napi_value {
     raw::throw_range_error(
         env,
@@ -98,6 +115,21 @@ unsafe fn for_each_key(
         each(reader.read(env, element).ok_or(())?);
     }
     Ok(())
+}
+
+/// `setMany`'s weights: an array of weights (one per key, checked by the caller's length test).
+unsafe fn read_weights(env: sys::napi_env, array: sys::napi_value) -> Result<Vec<u32>, ()> {
+    let mut len = 0u32;
+    if sys::napi_get_array_length(env, array, &mut len) != sys::Status::napi_ok {
+        return Err(());
+    }
+    (0..len)
+        .map(|i| {
+            let mut element = ptr::null_mut();
+            sys::napi_get_element(env, array, i, &mut element);
+            read_weight(env, element)
+        })
+        .collect()
 }
 
 #[inline]
@@ -142,18 +174,28 @@ unsafe extern "C" fn has(env: sys::napi_env, info: sys::napi_callback_info) -> s
     raw::boolean(env, present)
 }
 
+/// `set(key, ttlMs, weight?)`: the slot to write the value to. The weight is read (and required)
+/// only by a storage with a weight bound.
 unsafe extern "C" fn set(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let call = raw::call_info::<2>(env, info);
+    let call = raw::call_info::<3>(env, info);
     let storage = storage(call.data);
     let Ok(ttl) = read_ttl(env, call.args[1]) else {
         return ttl_error(env);
+    };
+    let mut cache = storage.cache.borrow_mut();
+    let weight = if cache.is_weighted() {
+        let Ok(weight) = read_weight(env, call.args[2]) else {
+            return weight_error(env);
+        };
+        weight
+    } else {
+        1
     };
     let mut reader = KeyReader::new();
     let Some(key) = reader.read(env, call.args[0]) else {
         return key_error(env);
     };
-    let mut cache = storage.cache.borrow_mut();
-    let slot = cache.insert(key, ttl);
+    let slot = cache.insert_weighted(key, ttl, weight);
     storage.publish_freed(&mut cache);
     raw::int32(env, slot as i32)
 }
@@ -225,15 +267,28 @@ unsafe extern "C" fn set_many(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let call = raw::call_info::<2>(env, info);
+    let call = raw::call_info::<3>(env, info);
     let storage = storage(call.data);
     let Ok(ttl) = read_ttl(env, call.args[1]) else {
         return ttl_error(env);
     };
     let mut cache = storage.cache.borrow_mut();
+    // Every weight is checked before the first key is stored: a bad one stores nothing.
+    let weights = if cache.is_weighted() {
+        match read_weights(env, call.args[2]) {
+            Ok(weights) => Some(weights),
+            Err(()) => return weight_error(env),
+        }
+    } else {
+        None
+    };
     let mut slots = Vec::new();
     let read = for_each_key(env, call.args[0], |key| {
-        slots.push(cache.insert(key, ttl) as i32);
+        let weight = weights
+            .as_ref()
+            .and_then(|w| w.get(slots.len()).copied())
+            .unwrap_or(1);
+        slots.push(cache.insert_weighted(key, ttl, weight) as i32);
     });
     slots.extend(still_free(&mut cache));
     match read {
@@ -311,6 +366,10 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
     for (name, value) in fields {
         raw::set_named(env, object, name, raw::double(env, value));
     }
+    if let Some((weight, max)) = cache.weight() {
+        raw::set_named(env, object, c"weight", raw::double(env, weight as f64));
+        raw::set_named(env, object, c"maxWeight", raw::double(env, max as f64));
+    }
     object
 }
 
@@ -333,6 +392,7 @@ pub unsafe fn create(
     env: sys::napi_env,
     policy: &str,
     size: f64,
+    max_weight: Option<f64>,
 ) -> Result<sys::napi_value, String> {
     let kind = PolicyKind::parse(policy).ok_or_else(|| {
         format!("unknown local storage policy {policy:?}: expected \"lru\" or \"tlfu\"")
@@ -343,7 +403,18 @@ pub unsafe fn create(
             cacheme_core::MAX_CAPACITY
         ));
     }
-    let cache = LocalCache::new(kind, size as u32).map_err(|e| e.to_string())?;
+    let mut cache = LocalCache::new(kind, size as u32).map_err(|e| e.to_string())?;
+    if let Some(max) = max_weight {
+        let limit = cacheme_core::weight::MAX_TOTAL_WEIGHT;
+        if !(max.fract() == 0.0 && max >= 1.0 && max <= limit as f64) {
+            return Err(format!(
+                "local storage maxWeight must be an integer from 1 to {limit}, got {max}"
+            ));
+        }
+        cache = cache
+            .with_max_weight(max as u64)
+            .map_err(|e| e.to_string())?;
+    }
     // Room for every slot (capacity + 1) and the count.
     let freed_len = cache.capacity() as usize + 2;
     let storage = Rc::new(Storage {
