@@ -25,6 +25,7 @@ const WHAT: Readonly<Record<string, string>> = {
   'get/miss': 'get of an absent key',
   'insert/evict': 'insert of a new key into a full cache of 10k (one eviction)',
   'insert/ttl_evict': 'the same with a TTL (timer wheel scheduling)',
+  'insert/weighted_evict': 'the same, bounded by weight (weights 1 to 3; evictions until the weight fits)',
   'insert/ttl_update': 'overwrite of a present key with a TTL',
   bloom: 'Bloom doorkeeper (no floor: a bit array probe)',
 }
@@ -85,9 +86,11 @@ function main(): void {
     const list = (byGroup.get(group) ?? []).sort((a, b) => a.name.localeCompare(b.name))
     for (const estimate of list) {
       const [operation] = estimate.name.split('/') as [string]
-      // A TTL variant is compared with the floor of the same operation without one; an overwrite
-      // (ttl_update) has no floor here.
-      const floor = list.find((e) => e.name === `${operation.replace(/^ttl_/, '')}/hashmap (floor)`)
+      // A TTL or weighted variant is compared with the floor of the same operation without one; an
+      // overwrite (ttl_update) has no floor here.
+      const floor = list.find(
+        (e) => e.name === `${operation.replace(/^(ttl|weighted)_/, '')}/hashmap (floor)`,
+      )
       rows.push([
         `\`${estimate.id}\``,
         WHAT[`${group}/${operation}`] ?? WHAT[group] ?? '',

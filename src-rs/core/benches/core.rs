@@ -160,6 +160,28 @@ fn insert(c: &mut Criterion) {
         );
     }
 
+    // A new key into a cache full by weight (weights 1 to 3, the weight bound the binding one):
+    // evictions until the weight fits, each victim chosen by the policy.
+    for (name, kind) in POLICIES {
+        let mut cache = LocalCache::new(kind, 4 * SMALL_CAPACITY)
+            .expect("valid capacity")
+            .with_max_weight(2 * u64::from(SMALL_CAPACITY))
+            .expect("valid max weight");
+        for id in 0..u64::from(SMALL_CAPACITY) {
+            cache.insert_weighted(&key(id, 4), None, 1 + (id % 3) as u32);
+        }
+        cache.freed().for_each(drop);
+        let mut i = 0;
+        group.bench_function(format!("weighted_evict/{name}"), |b| {
+            b.iter(|| {
+                let slot = cache.insert_weighted(&fresh[i & MASK], None, 1 + (i % 3) as u32);
+                i += 1;
+                cache.freed().for_each(drop);
+                slot
+            })
+        });
+    }
+
     // Same with a TTL: a clock read, a wheel advance, scheduling the new entry and descheduling
     // the evicted one.
     let mut cache = small_full_cache(PolicyKind::TinyLfu, Some(TTL_NANOS));
