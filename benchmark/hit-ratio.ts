@@ -54,6 +54,7 @@ function replayInRust(dir: string): Workload[] {
       'replay',
       '--',
       '--zipf',
+      '--recency',
       '--requests',
       String(ZIPF_REQUESTS),
       '--json',
@@ -183,7 +184,9 @@ async function main(): Promise<void> {
     const parts: string[] = [
       `Replay as in Caffeine's simulator: a get per request, an insert on a miss; hit ratio in %. ` +
         `Zipf: 100,000 keys, ${ZIPF_REQUESTS.toLocaleString('en-US')} requests (seed 1), sizes 0.5–20% of ` +
-        'the keys. Traces at the sizes Caffeine publishes. tlfu = local://tlfu (adaptive window); ' +
+        'the keys. Three synthetic recency-biased streams of as many requests (src-rs/core/src/replay.rs: a ' +
+        'Zipf hot set that drifts, re-reads biased to the newest keys, and phases alternating the two ' +
+        'kinds), sizes 250–8,000, where a fixed 1% window trails LRU. Traces at the sizes Caffeine publishes. tlfu = local://tlfu (adaptive window); ' +
         'tlfu-fixed = the same with a fixed 1% window (what Caffeine publishes as W-TinyLFU); lru = ' +
         'local://lru; lru-cache = the npm package replayed in Node on the identical stream; optimal = ' +
         "Bélády's clairvoyant policy (the ceiling). Streams shorter than 1M requests are replayed under " +

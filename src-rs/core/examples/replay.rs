@@ -2,13 +2,15 @@
 //! figures published by Caffeine's simulator.
 //!
 //! ```text
-//! cargo run --release -p cacheme-core --example replay -- [--traces DIR] [--zipf]
+//! cargo run --release -p cacheme-core --example replay -- [--traces DIR] [--zipf] [--recency]
 //!     [--requests N] [--json FILE] [--streams DIR]
 //! ```
 //!
 //! `DIR` (default: `benchmark/traces` at the workspace root) must hold `oltp.arc.gz`, `gli.lirs.gz`
 //! and `loop.lirs.gz`. `--zipf` adds Zipf workloads (s = 0.8, 1.0001, 1.2; 100k keys, `N` requests,
-//! default 1M). `--json FILE` also writes every figure as JSON (for `benchmark/hit-ratio.ts`, which
+//! default 1M). `--recency` adds synthetic recency-biased streams of `N` requests (a drifting Zipf
+//! hot set, re-reads biased to the newest keys, and phases alternating the two; see `replay.rs`),
+//! the workloads where a fixed window trails LRU. `--json FILE` also writes every figure as JSON (for `benchmark/hit-ratio.ts`, which
 //! draws the plot). `--streams DIR` writes each workload's request stream to `DIR/<id>.u32`, so a
 //! JavaScript cache can be replayed on exactly the same requests: keys renumbered densely in order of
 //! first appearance (an equality-preserving map, so any policy sees the same stream), as
@@ -20,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cacheme_core::replay::{
-    hit_ratio, optimal_hit_ratio, parse_arc, parse_lirs, zipf_keys, Published, GLIMPSE_PUBLISHED,
-    OLTP_PUBLISHED, PUBLISHED_SIZES,
+    drifting_zipf_keys, hit_ratio, optimal_hit_ratio, parse_arc, parse_lirs, phased_keys,
+    recency_keys, zipf_keys, Published, GLIMPSE_PUBLISHED, OLTP_PUBLISHED, PUBLISHED_SIZES,
 };
 use cacheme_core::PolicyKind;
 use flate2::read::GzDecoder;
@@ -181,19 +183,21 @@ fn to_json(workloads: &[Workload]) -> String {
 struct Args {
     traces: PathBuf,
     zipf: bool,
+    recency: bool,
     requests: usize,
     json: Option<PathBuf>,
     streams: Option<PathBuf>,
 }
 
 const USAGE: &str =
-    "usage: replay [--traces DIR] [--zipf] [--requests N] [--json FILE] [--streams DIR]";
+    "usage: replay [--traces DIR] [--zipf] [--recency] [--requests N] [--json FILE] [--streams DIR]";
 
 /// The command line, or `None` if help was asked for.
 fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         traces: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmark/traces"),
         zipf: false,
+        recency: false,
         requests: 1_000_000,
         json: None,
         streams: None,
@@ -205,6 +209,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 args.traces = iter.next().ok_or("--traces needs a directory")?.into();
             }
             "--zipf" => args.zipf = true,
+            "--recency" => args.recency = true,
             "--requests" => {
                 args.requests = iter
                     .next()
@@ -277,6 +282,32 @@ fn run(args: &Args) -> io::Result<()> {
                 None,
             )?;
         }
+    }
+    if args.recency {
+        // Synthetic recency-biased streams (replay.rs), where a fixed small window trails LRU.
+        let sizes = [250, 500, 1000, 2000, 4000, 8000];
+        let n = args.requests;
+        add(
+            "drift",
+            "Drifting Zipf: s = 0.9 over 10,000 keys sliding by one every 20 requests",
+            &drifting_zipf_keys(10_000, 0.9, 20, n, 1),
+            &sizes,
+            None,
+        )?;
+        add(
+            "recency",
+            "Recency: 80% re-reads of the last 20,000 new keys, biased to the newest",
+            &recency_keys(20_000, 0.8, n, 1),
+            &sizes,
+            None,
+        )?;
+        add(
+            "phased",
+            "Phases of 100,000 requests: Zipf(1.0) over 20,000 keys, then recency, in turn",
+            &phased_keys(20_000, 100_000, n.div_ceil(100_000).max(2), 1),
+            &sizes,
+            None,
+        )?;
     }
     if let Some(path) = &args.json {
         fs::write(path, to_json(&workloads))?;

@@ -183,6 +183,74 @@ pub fn zipf_keys(n_keys: u64, s: f64, count: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
+/// A recency-biased stream where popularity drifts: each request draws a Zipf(`s`) rank over
+/// `n_hot` keys, but the keys behind the ranks slide by one every `drift_every` requests, so the
+/// hottest keys keep being replaced by keys never seen before. What was popular a while ago tells
+/// little about what is popular now: the frequency history TinyLFU relies on goes stale, and LRU,
+/// which keeps what was used last, does well.
+pub fn drifting_zipf_keys(
+    n_hot: u64,
+    s: f64,
+    drift_every: usize,
+    count: usize,
+    seed: u64,
+) -> Vec<u64> {
+    let ranks = zipf_keys(n_hot, s, count, seed);
+    let unrank: HashMap<u64, u64> = (1..=n_hot).map(|rank| (zipf_key(rank), rank)).collect();
+    ranks
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let rank = unrank[key];
+            // Rank 1 is the newest key: it entered the hot set last.
+            let slide = (i / drift_every.max(1)) as u64;
+            zipf_key(slide + n_hot - rank + 1)
+        })
+        .collect()
+}
+
+/// A stream with LRU-friendly reuse (a stack-distance model): with probability `reuse` a request
+/// re-reads one of the last `window` keys first requested, picked with a strong bias to the most
+/// recent (distance `window × u³`), and otherwise asks for a key never requested before. Nothing is
+/// popular for long; whether a key comes back depends only on how recently it was first used.
+pub fn recency_keys(window: u64, reuse: f64, count: usize, seed: u64) -> Vec<u64> {
+    let mut rng = SplitMix64(seed);
+    let mut introduced = 0u64;
+    (0..count)
+        .map(|_| {
+            if introduced > 0 && rng.next_f64() < reuse {
+                let u = rng.next_f64();
+                let back = ((window as f64) * u * u * u) as u64;
+                zipf_key(introduced - 1 - back.min(introduced - 1) + 1)
+            } else {
+                introduced += 1;
+                zipf_key(introduced)
+            }
+        })
+        .collect()
+}
+
+/// Phases of `phase` requests that alternate between a frequency-skewed workload (Zipf(1.0) over
+/// `n_keys` fixed keys) and [`recency_keys`] over new keys: the right admission window changes
+/// every phase, which is what the adaptive window must follow.
+pub fn phased_keys(n_keys: u64, phase: usize, phases: usize, seed: u64) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(phase * phases);
+    for p in 0..phases {
+        if p % 2 == 0 {
+            keys.extend(zipf_keys(n_keys, 1.0, phase, seed + p as u64));
+        } else {
+            // Offset so that recency keys never coincide with the Zipf ones.
+            let offset = 1u64 << 40;
+            keys.extend(
+                recency_keys(n_keys / 4, 0.7, phase, seed + p as u64)
+                    .into_iter()
+                    .map(|k| k ^ offset.wrapping_mul(p as u64 + 1)),
+            );
+        }
+    }
+    keys
+}
+
 /// The key [`zipf_keys`] uses for a 1-based popularity rank (a bijection on `u64`).
 pub fn zipf_key(rank: u64) -> u64 {
     // The splitmix64 finalizer: xor-shifts and multiplications by odd constants, all invertible.
@@ -218,6 +286,7 @@ fn ratio(hits: u64, requests: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn lirs_reader_takes_one_key_per_line_and_skips_blank_and_non_numeric_lines() {
@@ -295,5 +364,42 @@ mod tests {
         assert_eq!(a, zipf_keys(10_000, 1.0001, 5_000, 42));
         assert_ne!(a, zipf_keys(10_000, 1.0001, 5_000, 43));
         assert!(zipf_keys(10, 1.0, 0, 1).is_empty());
+    }
+
+    #[test]
+    fn drifting_zipf_keeps_bringing_new_keys_into_the_hot_set() {
+        let keys = drifting_zipf_keys(1_000, 0.9, 10, 100_000, 1);
+        assert_eq!(keys, drifting_zipf_keys(1_000, 0.9, 10, 100_000, 1));
+        let first: HashSet<u64> = keys[..10_000].iter().copied().collect();
+        let last: HashSet<u64> = keys[90_000..].iter().copied().collect();
+        // After 80,000 requests the set has slid by 8,000 keys: nothing early is still requested.
+        assert_eq!(first.intersection(&last).count(), 0);
+        // Ten thousand requests span a thousand slides: at most the hot set and the keys that joined.
+        assert!(last.len() <= 2_000);
+    }
+
+    #[test]
+    fn recency_stream_reuses_recent_keys_at_the_given_rate() {
+        let keys = recency_keys(1_000, 0.8, 100_000, 1);
+        assert_eq!(keys, recency_keys(1_000, 0.8, 100_000, 1));
+        let distinct: HashSet<u64> = keys.iter().copied().collect();
+        let new_share = distinct.len() as f64 / keys.len() as f64;
+        assert!((0.18..0.22).contains(&new_share), "{new_share}");
+        // Reuse favours the newest keys: an LRU of 1% of the distinct keys already hits often.
+        assert!(hit_ratio(PolicyKind::Lru, 200, &keys) > 0.25);
+    }
+
+    #[test]
+    fn phased_stream_alternates_fixed_keys_and_new_ones() {
+        let keys = phased_keys(1_000, 10_000, 4, 1);
+        assert_eq!(keys.len(), 40_000);
+        let zipf_a: HashSet<u64> = keys[..10_000].iter().copied().collect();
+        let zipf_b: HashSet<u64> = keys[20_000..30_000].iter().copied().collect();
+        let recency: HashSet<u64> = keys[10_000..20_000].iter().copied().collect();
+        assert!(
+            zipf_a.intersection(&zipf_b).count() > 500,
+            "the frequency phases share keys"
+        );
+        assert_eq!(zipf_a.intersection(&recency).count(), 0);
     }
 }
