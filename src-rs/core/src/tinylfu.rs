@@ -220,14 +220,16 @@ impl WTinyLfu {
         }
     }
 
-    /// Takes capacity from the protected segment and pulls the main space's oldest entries into the
-    /// window so the new window size takes effect now.
+    /// Takes capacity from the protected segment, then from probation (a recency-heavy workload
+    /// wants nearly the whole cache as window; main keeps at least one entry), and pulls the main
+    /// space's oldest entries into the window so the new window size takes effect now.
     fn grow_window(&mut self, amount: u32) {
-        let quota = amount.min(self.protected_max).min(MAX_TRANSFER);
+        let room = self.capacity.saturating_sub(self.window_max + 1);
+        let quota = amount.min(room).min(MAX_TRANSFER);
         if quota == 0 {
             return;
         }
-        self.protected_max -= quota;
+        self.protected_max -= quota.min(self.protected_max);
         self.window_max += quota;
         self.demote_protected_overflow();
         for _ in 0..quota {
@@ -309,6 +311,25 @@ mod tests {
         }
         policy.record_access(hashes[2], false);
         assert_eq!(policy.on_insert(2, |s| hashes[s as usize]), Some(0));
+    }
+
+    #[test]
+    fn the_window_may_grow_past_the_protected_share_to_all_but_one_entry() {
+        let hashes = hashes(200);
+        let mut policy = WTinyLfu::new(100, 101, true);
+        for slot in 0..100u32 {
+            policy.on_insert(slot, |s| hashes[s as usize]);
+        }
+        for _ in 0..10 {
+            policy.grow_window(50);
+        }
+        assert_eq!(policy.window_max, 99);
+        assert_eq!(policy.protected_max, 0);
+        assert_eq!(policy.lists.iter(WINDOW).count(), 99);
+        assert_eq!(policy.window_len, 99);
+        policy.shrink_window(49);
+        assert_eq!((policy.window_max, policy.protected_max), (50, 49));
+        assert_eq!(policy.window_len, 50);
     }
 
     #[test]
