@@ -32,7 +32,7 @@ impl HillClimber {
         let capacity = f64::from(capacity);
         HillClimber {
             capacity,
-            sample_size: (10.0 * capacity).min(MAX_SAMPLE).max(1.0) as u64,
+            sample_size: (10.0 * capacity).clamp(1.0, MAX_SAMPLE) as u64,
             hits: 0,
             misses: 0,
             previous_hit_rate: 0.0,
