@@ -123,9 +123,12 @@ pub const FINEST_TICK_NANOS: u64 = 1 << FINEST_TICK_SHIFT;
 pub struct TimerWheel {
     /// Number of entry slots; sentinel of bucket `b` is index `capacity + b`.
     capacity: u32,
-    /// Previous node in the bucket's circular list, per entry and sentinel.
+    /// Previous node in the bucket's circular list, per entry and sentinel, stored XOR `NONE`
+    /// (see `next_of`).
     prev: Vec<u32>,
-    /// Next node in the bucket's circular list; `NONE` for unscheduled slots.
+    /// Next node in the bucket's circular list; `NONE` for unscheduled slots. Stored XOR `NONE`,
+    /// so that an unlinked node is 0: a new wheel's arrays are then zeroed memory, which the OS
+    /// maps only when first written, and a storage that never sets a TTL never pays for them.
     next: Vec<u32>,
     /// Expiry time of each scheduled slot (stale for unscheduled slots).
     expire_at: Vec<u64>,
@@ -151,8 +154,8 @@ impl TimerWheel {
         let nodes = (capacity + BUCKET_COUNT) as usize;
         let mut wheel = TimerWheel {
             capacity,
-            prev: vec![NONE; nodes],
-            next: vec![NONE; nodes],
+            prev: vec![0; nodes],
+            next: vec![0; nodes],
             expire_at: vec![0; capacity as usize],
             len: 0,
             nanos: now,
@@ -162,6 +165,26 @@ impl TimerWheel {
             wheel.make_empty(capacity + bucket);
         }
         wheel
+    }
+
+    #[inline]
+    fn next_of(&self, node: u32) -> u32 {
+        self.next[node as usize] ^ NONE
+    }
+
+    #[inline]
+    fn prev_of(&self, node: u32) -> u32 {
+        self.prev[node as usize] ^ NONE
+    }
+
+    #[inline]
+    fn set_next(&mut self, node: u32, to: u32) {
+        self.next[node as usize] = to ^ NONE;
+    }
+
+    #[inline]
+    fn set_prev(&mut self, node: u32, to: u32) {
+        self.prev[node as usize] = to ^ NONE;
     }
 
     /// Number of slots this wheel was created for.
@@ -208,7 +231,7 @@ impl TimerWheel {
 
     /// Whether `slot` is currently in the wheel (false for out-of-range slots).
     pub fn is_scheduled(&self, slot: u32) -> bool {
-        slot < self.capacity && self.next[slot as usize] != NONE
+        slot < self.capacity && self.next_of(slot) != NONE
     }
 
     /// The expiry time the slot was scheduled with, if scheduled.
@@ -283,10 +306,10 @@ impl TimerWheel {
     /// slots may land in this same bucket again; detaching first keeps them out
     /// of this walk.
     fn process_bucket<F: FnMut(u32)>(&mut self, sentinel: u32, on_expired: &mut F) {
-        let mut node = self.next[sentinel as usize];
+        let mut node = self.next_of(sentinel);
         self.make_empty(sentinel);
         while node != sentinel {
-            let following = self.next[node as usize];
+            let following = self.next_of(node);
             self.clear_links(node);
             if self.expire_at[node as usize] <= self.nanos {
                 self.len -= 1;
@@ -314,31 +337,31 @@ impl TimerWheel {
     /// Appends an unlinked slot at the tail of the bucket for its expiry time.
     fn link_into_bucket(&mut self, slot: u32) {
         let sentinel = self.sentinel_for(self.expire_at[slot as usize]);
-        let tail = self.prev[sentinel as usize];
-        self.prev[slot as usize] = tail;
-        self.next[slot as usize] = sentinel;
-        self.next[tail as usize] = slot;
-        self.prev[sentinel as usize] = slot;
+        let tail = self.prev_of(sentinel);
+        self.set_prev(slot, tail);
+        self.set_next(slot, sentinel);
+        self.set_next(tail, slot);
+        self.set_prev(sentinel, slot);
     }
 
     /// Removes a linked slot from its bucket and marks it unscheduled.
     fn unlink(&mut self, slot: u32) {
-        let prev = self.prev[slot as usize];
-        let next = self.next[slot as usize];
-        self.next[prev as usize] = next;
-        self.prev[next as usize] = prev;
+        let prev = self.prev_of(slot);
+        let next = self.next_of(slot);
+        self.set_next(prev, next);
+        self.set_prev(next, prev);
         self.clear_links(slot);
     }
 
     fn clear_links(&mut self, node: u32) {
-        self.prev[node as usize] = NONE;
-        self.next[node as usize] = NONE;
+        self.set_prev(node, NONE);
+        self.set_next(node, NONE);
     }
 
     /// An empty circular list is a sentinel linked to itself.
     fn make_empty(&mut self, sentinel: u32) {
-        self.prev[sentinel as usize] = sentinel;
-        self.next[sentinel as usize] = sentinel;
+        self.set_prev(sentinel, sentinel);
+        self.set_next(sentinel, sentinel);
     }
 }
 
