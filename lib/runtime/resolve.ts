@@ -104,7 +104,7 @@ function tiersOf(
     seen.add(cache.storage)
     const storage = storageNamed(cache.storage)
     const local = storage.local
-    const weigh = (cache as { weigh?: (value: unknown) => number }).weigh
+    const weigh = cache.weigh
     if (weigh !== undefined && local?.maxWeight === undefined) {
       throw definitionError(
         runtime,

@@ -146,7 +146,11 @@ export class LocalTier implements Tier {
     const stored = this.#stamped
       ? new Stamped(toLocal(value), stamp?.at ?? Date.now(), ttl, stamp?.tags ?? NO_TAGS)
       : toLocal(value)
-    return this.weigh === undefined ? stored : new Weighed(stored, this.#weightOf(value))
+    if (this.weigh === undefined) return stored
+    const weight = this.#weightOf(value)
+    // Not kept past its write: the tier must not hold a value the store may have evicted.
+    this.#lastWeighed = undefined
+    return new Weighed(stored, weight)
   }
 
   write(key: string, prepared: unknown, _strict: boolean, ttl: number | null): undefined {
