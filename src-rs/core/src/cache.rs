@@ -326,7 +326,7 @@ impl<C: Clock> LocalCache<C> {
         let Some(weights) = &self.weights else {
             return;
         };
-        if weights.of(written) > weights.max() && self.is_live(written) {
+        if weights.too_heavy(written) && self.is_live(written) {
             self.release(written);
             self.counters.evictions += 1;
         }
@@ -334,10 +334,9 @@ impl<C: Clock> LocalCache<C> {
             let fingerprints = &self.fingerprints;
             let victim = match &mut self.policy {
                 Policy::Lru(lru) => lru.victim(),
-                Policy::TinyLfu(tlfu) => tlfu.victim(
-                    |s| fingerprints[s as usize].hash,
-                    |s| weights.of(s) > weights.max(),
-                ),
+                Policy::TinyLfu(tlfu) => {
+                    tlfu.victim(|s| fingerprints[s as usize].hash, |s| weights.too_heavy(s))
+                }
             };
             let Some(victim) = victim else {
                 break;

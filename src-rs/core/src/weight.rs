@@ -59,9 +59,9 @@ impl Weights {
         self.total > self.max
     }
 
-    /// Whether one entry of this weight can never fit.
-    pub fn too_heavy(&self, weight: u32) -> bool {
-        u64::from(weight) > self.max
+    /// Whether the entry in `slot` alone is heavier than the bound, so it can never fit.
+    pub fn too_heavy(&self, slot: u32) -> bool {
+        self.of(slot) > self.max
     }
 
     #[inline]
@@ -103,7 +103,9 @@ mod tests {
         assert!(w.over());
         w.clear(0);
         assert_eq!((w.total(), w.of(0), w.of(3)), (70, 0, 70));
-        assert!(w.too_heavy(101) && !w.too_heavy(100));
+        w.set(4, 101);
+        w.set(5, 100);
+        assert!(w.too_heavy(4) && !w.too_heavy(5));
     }
 
     #[test]
