@@ -254,7 +254,7 @@ impl<C: Clock> LocalCache<C> {
             }
             Policy::TinyLfu(tlfu) => {
                 for read in self.reads.drain(..) {
-                    tlfu.record_access(read.hash, read.slot != NIL);
+                    tlfu.record_access(read.hash);
                     if read.slot != NIL {
                         tlfu.on_hit(read.slot);
                     }

@@ -1,7 +1,8 @@
 //! cacheme-core: the local storage behind the cacheme Node package, in plain Rust.
 //!
 //! - [`cache::LocalCache`]: hash table, arena slots, expiry and counters;
-//! - [`tinylfu`] / [`lru`]: eviction policies, with [`sketch`] and [`climber`] behind W-TinyLFU;
+//! - [`tinylfu`] / [`lru`]: eviction policies, with [`segments`], [`sketch`] and
+//!   [`minisim`] behind W-TinyLFU;
 //! - [`timer_wheel`]: proactive reclamation of expired entries;
 //! - [`bloom`]: the doorkeeper;
 //! - [`stats`]: storage counters and per-node metrics;
@@ -12,14 +13,15 @@
 
 pub mod bloom;
 pub mod cache;
-pub mod climber;
 pub mod clock;
 pub mod fingerprint;
 pub mod list;
 pub mod lru;
+pub mod minisim;
 mod prefetch;
 #[cfg(feature = "replay")]
 pub mod replay;
+pub mod segments;
 pub mod sketch;
 pub mod stats;
 pub mod timer_wheel;

@@ -232,24 +232,30 @@ fn optimal_is_at_least_every_policy() {
     );
 }
 
-/// The recency-biased streams of `replay.rs` at the large sizes where the fixed 1% window loses
-/// most to LRU (about 30 points at 8,000 entries). The adaptive window must recover most of it:
-/// within 6.5 points of LRU, and above the fixed window by at least 10. (The goal of LRU − 0.5 is
-/// not reached yet; `benchmark/results/climber.md` says what limits the climber.)
+/// The recency-biased streams of `replay.rs` at the large sizes, where the fixed 1% window loses
+/// most to LRU (about 30 points at 8,000 entries). The adaptive window must follow LRU there: within
+/// one point of it (the measured worst is the phased stream at 8,000 entries, where a simulated
+/// window can lead only because of what its history left in it: `benchmark/results/climber.md`),
+/// and above the fixed window by at least 10 on the two streams where the fixed window trails.
 #[test]
-fn adaptive_window_recovers_most_of_lru_on_recency_biased_streams() {
-    use cacheme_core::replay::{phased_keys, recency_keys};
+fn adaptive_window_follows_lru_on_recency_biased_streams() {
+    use cacheme_core::replay::{drifting_zipf_keys, phased_keys, recency_keys};
     let streams = [
-        ("recency", recency_keys(20_000, 0.8, 1_000_000, 1)),
-        ("phased", phased_keys(20_000, 100_000, 10, 1)),
+        ("recency", recency_keys(20_000, 0.8, 1_000_000, 1), 10.0),
+        ("phased", phased_keys(20_000, 100_000, 10, 1), 10.0),
+        (
+            "drifting",
+            drifting_zipf_keys(10_000, 0.9, 20, 1_000_000, 1),
+            0.0,
+        ),
     ];
     let mut failures = Vec::new();
-    for (name, keys) in &streams {
+    for (name, keys, over_fixed) in &streams {
         for size in [4_000, 8_000] {
             let tlfu = 100.0 * hit_ratio(PolicyKind::TinyLfu, size, keys);
             let fixed = 100.0 * hit_ratio(PolicyKind::TinyLfuFixed, size, keys);
             let lru = 100.0 * hit_ratio(PolicyKind::Lru, size, keys);
-            if tlfu < lru - 6.5 || tlfu < fixed + 10.0 {
+            if tlfu < lru - 1.0 || tlfu < fixed + over_fixed {
                 failures.push(format!(
                     "{name}@{size}: tlfu {tlfu:.2}, fixed {fixed:.2}, lru {lru:.2}"
                 ));

@@ -602,8 +602,9 @@ proptest! {
 }
 
 /// Read-through traffic (read, insert on some reads) whose working set alternates between a few
-/// keys and many every 700 requests: the hit rate swings, so the hill climber keeps moving capacity
-/// between W-TinyLFU's window and main space (capacity ≥ 32 makes its steps at least two entries).
+/// keys and many every 700 requests: the best window swings, so the mini-simulation moves capacity
+/// between W-TinyLFU's window and main space (a decision every 2,000 requests, then one entry per
+/// request).
 fn phased_traffic() -> impl Strategy<Value = Vec<Op>> {
     let request = (0..1_000 as Key, 0u8..10, prop::option::of(1u64..=5_000));
     prop::collection::vec(request, 3_000..5_000).prop_map(|requests| {
