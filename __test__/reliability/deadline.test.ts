@@ -9,6 +9,12 @@ import { deferred, sleep } from '../framework/helpers'
 
 const never = () => new Promise<never>(() => {})
 
+/** Keeps the event loop busy for `ms` (a burst's own synchronous work). */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until) {}
+}
+
 // The deadline timer is unref'ed (a real call keeps the process alive through its socket); these
 // calls have no socket, so a ref'ed interval stands in for it while the tests run.
 let keepAlive: NodeJS.Timeout | undefined
@@ -111,6 +117,25 @@ test('a storage that answers other calls while one times out is behind, not down
   t.is(answered, 'answer')
   t.is((await t.throwsAsync(stalled, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
   t.is(await deadlines.run('get', async () => 'next'), 'next', 'the call after the timeout went through')
+  deadlines.dispose()
+})
+
+test("a call's time starts when the turn that issued it ends: a long synchronous stretch does not spend it", async (t) => {
+  const deadlines = new Deadlines('redis storage', 'test', 30)
+  // The driver writes once the turn is over (as node-redis does); the answer comes a little later.
+  const written = <T>(value: T) =>
+    new Promise<T>((resolve) => setImmediate(() => setTimeout(() => resolve(value), 5)))
+  const calls = Array.from({ length: 100 }, (_, i) => deadlines.run('get', () => written(i)))
+  busyFor(100) // the issuing turn outlasts the timeout threefold
+  t.deepEqual(
+    await Promise.all(calls),
+    Array.from({ length: 100 }, (_, i) => i),
+  )
+  t.is(await deadlines.run('get', async () => 'next'), 'next', 'nothing was refused afterwards')
+  // A call that never answers still times out, counted from the end of its turn.
+  const stalled = deadlines.run('get', never)
+  busyFor(100)
+  t.is((await t.throwsAsync(stalled, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
   deadlines.dispose()
 })
 

@@ -4,6 +4,7 @@
 import test from 'ava'
 import { Redis } from 'ioredis'
 import { StorageError } from '../../lib/errors'
+import { withTimeout } from '../../lib/storages/deadline'
 import { openRedis, type RedisStorage } from '../../lib/storages/redis'
 import type { RemoteEntry } from '../../lib/storages/remote'
 import { conformance, keyPrefix } from './conformance'
@@ -57,6 +58,25 @@ withServer('redis', url, () => {
 
       const removed = await countSent(names, () => storage.removeMany(keys))
       t.deepEqual(removed.commands, ['del'])
+    },
+  )
+
+  test.serial(
+    'redis: a burst issued in one synchronous stretch longer than the timeout is answered, not timed out',
+    async (t) => {
+      const storage = await open()
+      const bounded = withTimeout(storage, 'redis storage', 'burst', 500)
+      const p = keyPrefix()
+      await storage.set(`${p}hot`, Buffer.from('v'), null)
+      const keys = Array.from({ length: 2_000 }, (_, i) => (i % 2 === 0 ? `${p}hot` : `${p}absent${i}`))
+      const calls = keys.map((key) => bounded.get(key))
+      // The process is busy well past the timeout before node-redis can write the first command.
+      const until = performance.now() + 1_200
+      while (performance.now() < until) {}
+      const answers = await Promise.all(calls)
+      t.is(answers.filter((value) => value?.toString() === 'v').length, 1_000)
+      t.is(answers.filter((value) => value === undefined).length, 1_000)
+      t.is(await bounded.get(`${p}absent`), undefined, 'and the storage is not refused afterwards')
     },
   )
 

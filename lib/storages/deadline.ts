@@ -9,6 +9,12 @@
 // one timer, armed for the oldest pending call, cost a push per call instead of a timer allocation
 // and a clearTimeout on every round trip.
 //
+// A call's time starts when the event-loop turn that issued it ends, not when it was issued: until
+// then the process itself keeps the call from the server (drivers such as node-redis write a turn's
+// commands only after it, and no answer can be read before), so a burst of 100k requests issued in
+// one long synchronous stretch must not spend its storage's timeout before the first byte leaves.
+// One setImmediate per turn that issued calls stamps their deadlines.
+//
 // A storage that lets a call time out without answering any other call meanwhile is probably not
 // answering at all (frozen, partitioned): for the next `timeout` ms its calls are refused at once (a
 // circuit breaker), so that every request does not wait out the full timeout. Then one call goes
@@ -23,7 +29,8 @@ import type { RemoteEntry, RemoteStorage } from './remote'
 import { failure } from './shared'
 
 interface Pending {
-  readonly deadline: number
+  /** Infinity until the turn that issued the call ends (see #stamp). */
+  deadline: number
   readonly operation: string
   /**
    * Rejects the caller's promise; dropped once the call settles, so that the settled entries the
@@ -55,6 +62,9 @@ export class Deadlines {
   #probing = false
   /** Calls the storage answered (in time), ever. */
   #answered = 0
+  /** Calls at the queue's tail issued in the current turn, whose deadlines are not stamped yet. */
+  #unstamped = 0
+  #stampScheduled = false
   /** A user's adapter (see withTimeout): its errors are wrapped, and the timer keeps the process alive. */
   readonly #userAdapter: boolean
 
@@ -73,16 +83,16 @@ export class Deadlines {
   }
 
   #run<T>(operation: string, start: () => Promise<T>): Promise<T> {
-    const now = performance.now()
     let probe = false
     if (this.#refuseUntil !== 0) {
-      if (now < this.#refuseUntil || this.#probing) return Promise.reject(this.#refusal(operation))
+      if (performance.now() < this.#refuseUntil || this.#probing)
+        return Promise.reject(this.#refusal(operation))
       this.#probing = true
       probe = true
     }
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = {
-        deadline: now + this.#timeoutMs,
+        deadline: Number.POSITIVE_INFINITY,
         operation,
         reject,
         settled: false,
@@ -91,7 +101,11 @@ export class Deadlines {
       }
       this.#dropSettledHead()
       this.#queue.push(pending)
-      if (this.#timer === undefined) this.#arm(this.#timeoutMs)
+      this.#unstamped++
+      if (!this.#stampScheduled) {
+        this.#stampScheduled = true
+        setImmediate(this.#stamp)
+      }
       let call: Promise<T>
       try {
         call = start()
@@ -160,6 +174,19 @@ export class Deadlines {
     this.#timer = undefined
     this.#queue = []
     this.#head = 0
+    this.#unstamped = 0
+  }
+
+  /** The turn that issued the unstamped calls has ended: their time starts now. */
+  readonly #stamp = (): void => {
+    this.#stampScheduled = false
+    const queue = this.#queue
+    const deadline = performance.now() + this.#timeoutMs
+    for (let i = Math.max(this.#head, queue.length - this.#unstamped); i < queue.length; i++) {
+      ;(queue[i] as Pending).deadline = deadline
+    }
+    this.#unstamped = 0
+    if (this.#timer === undefined && this.#head < queue.length) this.#arm(this.#timeoutMs)
   }
 
   #arm(delayMs: number): void {
@@ -171,9 +198,9 @@ export class Deadlines {
   }
 
   // Timers run before the event loop polls for I/O. After a long synchronous stretch (a burst of
-  // 100k requests issued in one tick) answers can be waiting, unread, in the sockets when a deadline
-  // falls due: judged then, the storage would look silent and trip the breaker. So the verdict
-  // waits for the next check phase (setImmediate), after one poll has read what had arrived.
+  // answers whose continuations issue more work) answers can be waiting, unread, in the sockets when
+  // a deadline falls due: judged then, the storage would look silent and trip the breaker. So the
+  // verdict waits for the next check phase (setImmediate), after one poll has read what had arrived.
   // Not unref'ed: Node does not keep the poll from blocking for an unref'ed immediate, so on a
   // frozen server (a socket that never speaks) the verdict would wait for some other timer.
   readonly #expireAfterPoll = (): void => {
@@ -205,7 +232,9 @@ export class Deadlines {
     }
     this.#head = head
     this.#compact()
-    if (this.#head < queue.length) this.#arm((queue[this.#head] as Pending).deadline - now)
+    // The next deadline, once stamped; unstamped calls arm the timer when their turn ends.
+    const next = (queue[this.#head] as Pending | undefined)?.deadline ?? Number.POSITIVE_INFINITY
+    if (Number.isFinite(next)) this.#arm(next - now)
   }
 
   /** Most calls end long before their deadline: drop them from the head as new ones come in. */
