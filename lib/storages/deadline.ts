@@ -22,6 +22,8 @@
 // A storage that times calls out while it answers others is alive but behind (a burst queued on one
 // connection): refusing its calls would only send their reads to the loader, the herd a cache is
 // there to stop, so that does not trip it. Nor do errors that come back fast (connection refused): they cost no waiting.
+// Nor does a timeout judged late because the process itself was busy (see #starved): a saturated
+// event loop is not a dead server, and refusing would send every read to the loaders.
 
 import { CachemeError, StorageError } from '../errors'
 import { channels, trace, traced } from '../telemetry/channels'
@@ -219,7 +221,7 @@ export class Deadlines {
       const reject = pending.reject
       pending.settled = true
       pending.reject = undefined
-      if (pending.probe || this.#answered === pending.answeredBefore) {
+      if ((pending.probe || this.#answered === pending.answeredBefore) && !this.#starved(pending, now)) {
         this.#refuseUntil = now + this.#timeoutMs
       }
       if (pending.probe) this.#probing = false
@@ -235,6 +237,15 @@ export class Deadlines {
     // The next deadline, once stamped; unstamped calls arm the timer when their turn ends.
     const next = (queue[this.#head] as Pending | undefined)?.deadline ?? Number.POSITIVE_INFINITY
     if (Number.isFinite(next)) this.#arm(next - now)
+  }
+
+  /**
+   * The verdict on `pending` comes half a timeout or more after its deadline: the process itself
+   * kept the event loop busy (a saturated burst), so the silence says nothing about the server and
+   * must not trip the breaker. A frozen server behind an idle process is judged on time.
+   */
+  #starved(pending: Pending, now: number): boolean {
+    return now - pending.deadline >= this.#timeoutMs / 2
   }
 
   /** Most calls end long before their deadline: drop them from the head as new ones come in. */
