@@ -154,6 +154,24 @@ test.serial('a timeout judged late because the process was busy does not trip th
   deadlines.dispose()
 })
 
+test('answers that come after their own deadline are signs of life: a server behind a backlog is not refused', async (t) => {
+  const deadlines = new Deadlines('redis storage', 'test', 200)
+  // Two calls of a backlog, both answered after their deadline: the first at 280 ms, the second at 500.
+  const backlog = [280, 500].map((ms) =>
+    deadlines.run('get', () => new Promise<string>((resolve) => setTimeout(() => resolve('late'), ms))),
+  )
+  for (const call of backlog) {
+    t.is((await t.throwsAsync(call, { instanceOf: StorageError }))?.code, 'CACHEME_TIMEOUT')
+  }
+  // Nothing had answered when they timed out: refused for one timeout. Then a probe that goes
+  // unanswered until about 620 ms, while the backlog's second answer comes at 500.
+  await sleep(420 - 200)
+  const probe = deadlines.run('get', never)
+  t.is((await t.throwsAsync(probe, { instanceOf: StorageError }))?.message.includes('got no answer'), true)
+  t.is(await deadlines.run('get', async () => 'next'), 'next', 'behind, not down: calls flow again')
+  deadlines.dispose()
+})
+
 test('the queue stays small under sustained traffic (settled calls leave from the head)', async (t) => {
   const deadlines = new Deadlines('s', 'test', 1000)
   for (let round = 0; round < 50; round++) {

@@ -62,7 +62,7 @@ export class Deadlines {
   #refuseUntil = 0
   /** A probe is in flight: other calls are refused until it answers or times out. */
   #probing = false
-  /** Calls the storage answered (in time), ever. */
+  /** Answers from the storage, ever, in time or not. */
   #answered = 0
   /** Calls at the queue's tail issued in the current turn, whose deadlines are not stamped yet. */
   #unstamped = 0
@@ -129,12 +129,15 @@ export class Deadlines {
     })
   }
 
-  /** The storage answered `pending` (in time, or it would be settled already). */
+  /**
+   * The storage answered `pending`. Any answer counts as a sign of life, even one that comes after
+   * its call timed out: a server working through a backlog is behind, not down.
+   */
   #answer(pending: Pending): void {
+    this.#answered++
     if (pending.settled) return
     pending.settled = true
     pending.reject = undefined
-    this.#answered++
     if (pending.probe) {
       this.#refuseUntil = 0
       this.#probing = false
@@ -221,8 +224,12 @@ export class Deadlines {
       const reject = pending.reject
       pending.settled = true
       pending.reject = undefined
-      if ((pending.probe || this.#answered === pending.answeredBefore) && !this.#starved(pending, now)) {
+      if (this.#answered === pending.answeredBefore && !this.#starved(pending, now)) {
         this.#refuseUntil = now + this.#timeoutMs
+      } else if (pending.probe) {
+        // The probe went unanswered while the server answered others (or the process was too busy
+        // to tell): behind, not down, so calls flow again.
+        this.#refuseUntil = 0
       }
       if (pending.probe) this.#probing = false
       reject?.(
