@@ -275,7 +275,9 @@ async function main(): Promise<void> {
         ? ORIGINAL_CONCURRENCY.includes(r.concurrency)
           ? '—'
           : 'not run (--original-all)'
-        : py.error !== undefined ? `failed: ${py.error}` : py.seconds.toFixed(2),
+        : py.error !== undefined
+          ? `failed: ${py.error}`
+          : py.seconds.toFixed(2),
       py?.error === undefined && py ? int(py.redisGets) : '—',
       py?.error === undefined && py ? int(py.loads) : '—',
       ratio(r.seconds, py?.seconds),
