@@ -24,7 +24,7 @@
 
 use hashbrown::HashTable;
 
-use crate::segments::Segments;
+use crate::segments::{largest_window, Segments};
 use crate::sketch::FrequencySketch;
 
 /// The candidate windows, as shares of the capacity (1.0: all but one entry).
@@ -114,7 +114,7 @@ impl MiniSim {
 
 /// The window of `share` of `capacity`, between one entry and all but one.
 fn window_for(capacity: u32, share: f64) -> u32 {
-    ((f64::from(capacity) * share).round() as u32).clamp(1, capacity.saturating_sub(1).max(1))
+    ((f64::from(capacity) * share).round() as u32).clamp(1, largest_window(capacity))
 }
 
 /// A W-TinyLFU cache of hashes only, with a fixed window.

@@ -27,6 +27,12 @@ const WARM_CANDIDATE: u32 = 6;
 /// Bounds the entries moved between segments in one window resize, keeping each access cheap.
 const MAX_TRANSFER: u32 = 1000;
 
+/// The largest window a cache of `capacity` entries may have: all but one entry (main keeps room
+/// for one), and at least one.
+pub fn largest_window(capacity: u32) -> u32 {
+    capacity.saturating_sub(1).max(1)
+}
+
 #[derive(Debug, Clone)]
 pub struct Segments {
     lists: Lists,
@@ -71,9 +77,9 @@ impl Segments {
         self.window_max
     }
 
-    /// The largest window: all but one entry (main keeps room for one).
+    /// The largest window: see [`largest_window`].
     pub fn window_limit(&self) -> u32 {
-        self.capacity.saturating_sub(1).max(1)
+        largest_window(self.capacity)
     }
 
     /// Starts loading what reordering `slot` will touch first.
