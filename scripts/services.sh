@@ -8,7 +8,7 @@
 #   REDIS_CLUSTER_URL=redis://127.0.0.1:7000     6 nodes on 7000-7005, 3 masters + 3 replicas
 #   POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test   trust auth for 127.0.0.1 only
 #   MYSQL_URL=mysql://root@127.0.0.1:3306/test   MariaDB, root without password over TCP
-#   MONGO_URL=mongodb://127.0.0.1:27017/test     FerretDB v1 on SQLite, standing in for MongoDB
+#   MONGO_URL=mongodb://127.0.0.1:27017/test     FerretDB v1 on PostgreSQL, standing in for MongoDB
 #
 # State lives under $CACHEME_SERVICES_DIR (default /tmp/cacheme-services); the FerretDB binary is
 # built once from the Go module proxy and cached at $CACHEME_FERRETDB_BIN.
@@ -191,9 +191,14 @@ start_ferretdb() {
   if [[ ! -x $FERRETDB_BIN ]] || ! "$FERRETDB_BIN" --version >/dev/null 2>&1; then
     build_ferretdb || return 1
   fi
-  mkdir -p "$BASE/ferretdb/data"
-  log "starting ferretdb on 27017"
-  nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$BASE/ferretdb/data/?_txlock=immediate" \
+  # The PostgreSQL backend, in its own database of the server started above: FerretDB has
+  # PostgreSQL filter a string equality, where its SQLite backend sends it every document per query.
+  if [[ $(psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'") != 1 ]]; then
+    psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE ferretdb' || return 1
+  fi
+  mkdir -p "$BASE/ferretdb"
+  log "starting ferretdb on 27017 (PostgreSQL backend)"
+  nohup "$FERRETDB_BIN" --handler=postgresql --postgresql-url="postgres://postgres@127.0.0.1:5432/ferretdb" \
     --state-dir="$BASE/ferretdb" --listen-addr=127.0.0.1:27017 --debug-addr=127.0.0.1:8088 \
     --telemetry=disable --log-level=warn >>"$BASE/ferretdb/ferretdb.log" 2>&1 </dev/null &
   echo $! >"$BASE/ferretdb/ferretdb.pid"
