@@ -40,12 +40,12 @@ import { zipfIds } from './zipf'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const KEYS = 10_000
 const RATES = [1_000, 10_000]
-const SECONDS = quick ? 1 : 5
+const SECONDS = quick ? 1 : 4
 /**
  * Seconds at the rate before the measured ones: both processes' code is optimised by then (the
  * first second of a cold run was several times slower for both contenders).
  */
-const WARMUP_SECONDS = quick ? 0.5 : 2
+const WARMUP_SECONDS = quick ? 0.5 : 1
 /** How long B keeps watching a write after the schedule ends before counting it as never seen. */
 const GRACE_MS = 3_000
 /** The pace of A's writes and of B's new watches. */
@@ -453,7 +453,7 @@ async function measure(contender: Contender, rate: number): Promise<Measured> {
 
 const HOT_KEYS = 10_000
 const HOT_OPS = quick ? 400_000 : 4_000_000
-const HOT_ROUNDS = quick ? 4 : 10
+const HOT_ROUNDS = quick ? 4 : 6
 
 interface HotPath {
   ops: number

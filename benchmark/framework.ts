@@ -23,9 +23,9 @@ import { emit, int, quick, table, times } from './section'
 import { zipfIds } from './zipf'
 
 const KEYS = 100_000
-const OPS = Number(process.env.BENCH_OPS ?? (quick ? 100_000 : 1_000_000))
+const OPS = Number(process.env.BENCH_OPS ?? (quick ? 100_000 : 500_000))
 const BATCH = 20
-const ROUNDS = quick ? 3 : 10
+const ROUNDS = quick ? 3 : 5
 
 interface User {
   id: number

@@ -36,7 +36,7 @@ function floorBinding(): FloorBinding {
 }
 
 const KEYS = 100_000
-const REQUESTS = quick ? 200_000 : 1_000_000
+const REQUESTS = quick ? 200_000 : 500_000
 const ROUNDS = quick ? 3 : 5
 /** set and mixed run over the first half of the sequence (@isaacs/ttlcache sets are slow). */
 const WRITE_REQUESTS = REQUESTS / 2

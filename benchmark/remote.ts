@@ -67,7 +67,7 @@ const BATCH = 20
 const CONCURRENCY = 32
 const ROUNDS = 5
 /** Operations per contender per round (a getAll counts as one operation of BATCH keys). */
-const OPS = { get: quick ? 1_000 : 6_000, set: quick ? 1_000 : 6_000, getAll: quick ? 300 : 3_000 }
+const OPS = { get: quick ? 1_000 : 4_000, set: quick ? 1_000 : 4_000, getAll: quick ? 300 : 2_000 }
 const TTL_MS = 3_600_000
 /** Pool size of both sides of the SQL backends (the adapters' default) and of MongoDB (likewise). */
 const SQL_POOL = 10
@@ -112,14 +112,15 @@ const every = (factor: number): Record<Op, number> => ({ get: factor, set: facto
 // FerretDB 1.x (standing in for MongoDB in scripts/services.sh) has PostgreSQL filter a key's
 // equality by scanning the table, and answers `$in` by reading every document itself, so a read or
 // an upsert costs time linear in the number of documents: there, 1,000 keys (still > CONCURRENCY ×
-// BATCH, so keys in flight stay distinct), 5% of the single-key operations and 0.5% of the batches.
-// Redis answers fast enough that a round of 6,000 operations lasts well under a second, where one GC
+// BATCH, so keys in flight stay distinct), 7.5% of the single-key operations and 0.75% of the
+// batches.
+// Redis answers fast enough that a round of 4,000 operations lasts well under a second, where one GC
 // pause or JIT tier-up moves a contender's figure by 10 points: longer rounds there.
 const SCALE: Record<Backend, { keys: number; ops: Record<Op, number> }> = {
-  redis: { keys: KEYS, ops: every(4) },
+  redis: { keys: KEYS, ops: every(6) },
   postgresql: { keys: KEYS, ops: every(1) },
   mysql: { keys: KEYS, ops: every(1) },
-  mongodb: { keys: 1_000, ops: { get: 0.05, set: 0.05, getAll: 0.005 } },
+  mongodb: { keys: 1_000, ops: { get: 0.075, set: 0.075, getAll: 0.0075 } },
 }
 
 const serializer = new MsgPackSerializer()

@@ -77,7 +77,7 @@ function header(): string {
     `| git commit | ${commit}${dirty} |`,
     `| mode | ${quick ? '**--quick** (shrunk for CI: figures are smoke, not measurements)' : 'full'} |`,
     '',
-    'Reproduce: `npm run bench` (everything, about 20 minutes on 2 cores), `npm run bench -- --only=hit-ratio`, ' +
+    'Reproduce: `npm run bench` (everything, about 13 minutes on 2 cores), `npm run bench -- --only=hit-ratio`, ' +
       '`npm run bench -- --quick`; servers from `bash scripts/services.sh`. The Rust core alone: ' +
       '`cargo bench -p cacheme-core --features replay` (criterion).',
   ].join('\n')

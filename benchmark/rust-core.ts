@@ -100,7 +100,7 @@ function main(): void {
     }
   }
   const markdown = [
-    'Criterion (`cargo bench -p cacheme-core --features replay`; 1 s warm-up, 2 s measurement, 10 samples per benchmark' +
+    'Criterion (`cargo bench -p cacheme-core --features replay`; 0.5 s warm-up, 1 s measurement, 10 samples per benchmark' +
       `${quick ? ', shortened by --quick' : ''}), mean time per operation. Each cache operation is a multiple of ` +
       'its floor from the same run: a `HashMap<Vec<u8>, u32>` with the same keys and hasher (foldhash) doing ' +
       'the bare lookup, or a bounded insert (FIFO removal, no policy). Lower is better; below 1× means the ' +

@@ -17,7 +17,7 @@ import { emit, int, quantile, quick, table, times } from './section'
 
 /** The largest size both contenders reach, and the size only cacheme reaches. */
 const SIZES = quick ? [200_000, 400_000] : [16_000_000, 30_000_000]
-const GETS = quick ? 200_000 : 2_000_000
+const GETS = quick ? 200_000 : 1_000_000
 const TRAFFIC_MS = quick ? 500 : 3_000
 /** Operations between yields to the event loop during traffic (GC entries are delivered then). */
 const CHUNK = 10_000

@@ -34,9 +34,9 @@ const SOURCE_MS = 20
 /** Requests per second, issued open-loop (on schedule, whether earlier ones have answered or not). */
 const RATE = 20_000
 const WARM_MS = quick ? 500 : 1000
-/** Six TTLs of spike measurement: each key expires six times under load. */
-const SPIKE_MS = quick ? 2000 : 6_000
-const OUTAGE_RUN_MS = quick ? 2000 : 5_000
+/** Four TTLs of spike measurement: each key expires four times under load. */
+const SPIKE_MS = quick ? 2000 : 4_000
+const OUTAGE_RUN_MS = quick ? 2000 : 4_000
 /** The source fails from a quarter to three quarters of the outage run (2.5 s of 5 in a full run). */
 const OUTAGE_FROM = OUTAGE_RUN_MS / 4
 const OUTAGE_TO = (OUTAGE_RUN_MS * 3) / 4

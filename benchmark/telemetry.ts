@@ -12,7 +12,7 @@ import { emit, quick, table } from './section'
 import { zipfIds } from './zipf'
 
 const KEYS = 10_000
-const OPS = Number(process.env.OPS ?? (quick ? 200_000 : 4_000_000))
+const OPS = Number(process.env.OPS ?? (quick ? 200_000 : 2_000_000))
 const ROUNDS = 8
 
 class ItemNode extends Node<number> {

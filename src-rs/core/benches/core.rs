@@ -264,8 +264,8 @@ fn bloom(c: &mut Criterion) {
 
 fn config() -> Criterion {
     Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1))
         .sample_size(10)
 }
 
