@@ -114,9 +114,10 @@ start_postgres() {
   conf=/etc/postgresql/$version/main
   hba=$conf/pg_hba.conf
   # Loopback only, and no password from 127.0.0.1 (a test database on a dev/CI machine).
-  if [[ ! -f $conf/conf.d/cacheme.conf ]]; then
-    printf "listen_addresses = '127.0.0.1'\nport = 5432\n" >"$conf/conf.d/cacheme.conf"
-    pg_ready && pg_ctlcluster "$version" main reload
+  # FerretDB keeps up to 50 connections of its own beside the tests' pools: more than the default 100.
+  if ! grep -q '^max_connections = 300' "$conf/conf.d/cacheme.conf" 2>/dev/null; then
+    printf "listen_addresses = '127.0.0.1'\nport = 5432\nmax_connections = 300\n" >"$conf/conf.d/cacheme.conf"
+    pg_ready && pg_ctlcluster "$version" main restart
   fi
   if ! grep -q '# cacheme-services' "$hba"; then
     sed -i '1i host all all 127.0.0.1/32 trust # cacheme-services' "$hba"
