@@ -526,9 +526,10 @@ async function main(): Promise<void> {
       ms(r.writeP99),
       `${r.loadA.toFixed(2)} / ${r.loadB.toFixed(2)}`,
       `${((100 * r.hinted) / Math.max(1, r.writes - r.unseen)).toFixed(0)}%`,
-      ms(r.p50),
-      ms(r.p99),
-      ms(r.max),
+      // A writer behind the rate resolves its writes after B has seen them: negative "latencies".
+      behind(r) ? 'n/a: writer fell behind' : ms(r.p50),
+      behind(r) ? 'n/a: writer fell behind' : ms(r.p99),
+      behind(r) ? 'n/a: writer fell behind' : ms(r.max),
       r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p50 / peer.p50),
       r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p99 / peer.p99),
       r !== ours ? '' : times(ours.p99 / floor.p99),
