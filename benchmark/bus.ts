@@ -518,22 +518,25 @@ async function main(): Promise<void> {
     const ours = results.find((r) => r.contender === 'cacheme' && r.rate === rate) as Measured
     const peer = results.find((r) => r.contender === 'bentocache' && r.rate === rate) as Measured
     const floor = results.find((r) => r.contender === 'floor' && r.rate === rate) as Measured
-    return [ours, peer, floor].map((r) => [
-      r.contender,
-      `${rate / 1000}k/s`,
-      int(r.writes),
-      r.unseen,
-      ms(r.writeP99),
-      `${r.loadA.toFixed(2)} / ${r.loadB.toFixed(2)}`,
-      `${((100 * r.hinted) / Math.max(1, r.writes - r.unseen)).toFixed(0)}%`,
+    return [ours, peer, floor].map((r) => {
       // A writer behind the rate resolves its writes after B has seen them: negative "latencies".
-      behind(r) ? 'n/a: writer fell behind' : ms(r.p50),
-      behind(r) ? 'n/a: writer fell behind' : ms(r.p99),
-      behind(r) ? 'n/a: writer fell behind' : ms(r.max),
-      r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p50 / peer.p50),
-      r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p99 / peer.p99),
-      r !== ours ? '' : times(ours.p99 / floor.p99),
-    ])
+      const latency = (n: number) => (behind(r) ? 'n/a: writer fell behind' : ms(n))
+      return [
+        r.contender,
+        `${rate / 1000}k/s`,
+        int(r.writes),
+        r.unseen,
+        ms(r.writeP99),
+        `${r.loadA.toFixed(2)} / ${r.loadB.toFixed(2)}`,
+        `${((100 * r.hinted) / Math.max(1, r.writes - r.unseen)).toFixed(0)}%`,
+        latency(r.p50),
+        latency(r.p99),
+        latency(r.max),
+        r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p50 / peer.p50),
+        r !== ours ? '' : behind(peer) ? 'n/a: peer fell behind' : times(ours.p99 / peer.p99),
+        r !== ours ? '' : times(ours.p99 / floor.p99),
+      ]
+    })
   })
   const markdown = [
     `Machine: ${machine()}; Redis at ${REDIS_URL.replace(/\/\/[^@/]*@/, '//')}, loopback.`,

@@ -128,8 +128,13 @@ start_postgres() {
     pg_ctlcluster "$version" main start || return 1
   fi
   retry 60 pg_ready || return 1
-  if [[ $(psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'") != 1 ]]; then
-    psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE test' || return 1
+  ensure_pg_database test
+}
+
+# Creates the PostgreSQL database $1 unless it exists.
+ensure_pg_database() {
+  if [[ $(psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'") != 1 ]]; then
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $1" || return 1
   fi
 }
 
@@ -194,9 +199,7 @@ start_ferretdb() {
   fi
   # The PostgreSQL backend, in its own database of the server started above: FerretDB has
   # PostgreSQL filter a string equality, where its SQLite backend sends it every document per query.
-  if [[ $(psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'") != 1 ]]; then
-    psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE ferretdb' || return 1
-  fi
+  ensure_pg_database ferretdb || return 1
   mkdir -p "$BASE/ferretdb"
   log "starting ferretdb on 27017 (PostgreSQL backend)"
   nohup "$FERRETDB_BIN" --handler=postgresql --postgresql-url="postgres://postgres@127.0.0.1:5432/ferretdb" \
